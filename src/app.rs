@@ -1,0 +1,153 @@
+//! Application state, the router assembled from each area's routes, and serving with
+//! graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::ApiError;
+
+/// What every handler can reach. Cheap to clone; holds no state a second replica would need.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP surface, without a socket (tests can drive it directly).
+pub fn router(state: AppState) -> Router {
+    let (api_routes, openapi) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
+        .merge(crate::health::router())
+        .merge(crate::leads::router())
+        .merge(crate::communications::router())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let max_body = state.config.max_body_bytes;
+    api_routes
+        .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
+        .route("/docs", get(crate::docs::docs_page))
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::BadRequest("method_not_allowed", "this method is not allowed on this path".into())
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The path only: query strings may carry tokens.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A bound, ready-to-serve Leadline.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    database: Option<Database>,
+}
+
+impl Application {
+    /// Connects (starting the embedded cluster when needed), migrates, and binds.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let database = Database::connect(&config).await?;
+        database.migrate().await?;
+        let pool = database.pool.clone();
+        let mut app = Self::build_with_pool(config, pool).await?;
+        app.database = Some(database);
+        Ok(app)
+    }
+
+    /// Binds over an existing, migrated pool (tests).
+    pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let state = AppState {
+            pool,
+            config: Arc::new(config),
+        };
+        Ok(Self {
+            listener,
+            state,
+            database: None,
+        })
+    }
+
+    /// The real address, also when the configured port was 0.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish (up to 30 s),
+    /// then closes the pool and stops the embedded cluster if we started it.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = router(self.state.clone());
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopped_tx.send(());
+        };
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let drained = async move {
+            let _ = stopped_rx.await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        };
+        tokio::select! {
+            r = serve => r?,
+            _ = drained => tracing::warn!("in-flight requests did not finish within 30 s; stopping anyway"),
+        }
+        if let Some(db) = self.database {
+            db.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

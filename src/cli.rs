@@ -1,0 +1,87 @@
+//! The command line: serve, migrate, and account management.
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{shutdown_signal, Application};
+use crate::config::Config;
+use crate::db::Database;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "leadline",
+    version,
+    about = "Every conversation with a lead — email, SMS, calls, chat — in one place."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts and their API keys.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account; prints {"account_id":…, "api_key":"…"} (the key is shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Issue another API key for an account.
+    Key {
+        #[arg(long)]
+        account: i64,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            println!("listening on http://{}", app.local_addr());
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => with_database(&config, |_| async { Ok(()) }).await,
+        Command::Account { command } => {
+            with_database(&config, |pool| async move {
+                let issued = match command {
+                    AccountCommand::Create { name } => {
+                        crate::accounts::create(&pool, &name).await?
+                    }
+                    AccountCommand::Key { account } => {
+                        crate::accounts::new_key(&pool, account).await?
+                    }
+                };
+                println!("{}", serde_json::to_string(&issued)?);
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+/// Connects and migrates, runs `f`, then stops the embedded cluster if this command started it.
+async fn with_database<F, Fut>(config: &Config, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let db = Database::connect(config).await?;
+    let result = match db.migrate().await {
+        Ok(()) => f(db.pool.clone()).await,
+        Err(e) => Err(e),
+    };
+    db.shutdown().await;
+    result
+}

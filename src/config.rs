@@ -1,0 +1,125 @@
+//! All settings, read from the environment (and `.env` when present) and validated at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Validated settings for one Leadline process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` means "start the embedded cluster in `data_dir`".
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub default_region: phonenumber::country::Id,
+    pub max_body_bytes: usize,
+    pub db_max_connections: u32,
+    pub public_url: Option<String>,
+}
+
+/// A setting that could not be used, named so the operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads `.env` (if any) and then the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the config from any key lookup, so tests can pass their own values.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let database_url = non_empty("DATABASE_URL");
+        if let Some(url) = &database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError {
+                    name: "DATABASE_URL",
+                    reason: "must start with postgres:// or postgresql://".into(),
+                });
+            }
+        }
+        let data_dir =
+            PathBuf::from(non_empty("LEADLINE_DATA_DIR").unwrap_or_else(|| "./.leadline".into()));
+        let bind = non_empty("LEADLINE_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|e| ConfigError {
+                name: "LEADLINE_BIND",
+                reason: format!("expected HOST:PORT, e.g. 127.0.0.1:8080 ({e})"),
+            })?;
+        let region = non_empty("LEADLINE_DEFAULT_REGION").unwrap_or_else(|| "US".into());
+        let default_region = region
+            .to_ascii_uppercase()
+            .parse()
+            .map_err(|_| ConfigError {
+                name: "LEADLINE_DEFAULT_REGION",
+                reason: format!("{region:?} is not an ISO 3166 country code such as US or CA"),
+            })?;
+        let max_body_bytes = parse_num(&non_empty, "LEADLINE_MAX_BODY_BYTES", 1024 * 1024)?;
+        let db_max_connections = parse_num(&non_empty, "LEADLINE_DB_MAX_CONNECTIONS", 40)?;
+        let public_url =
+            non_empty("LEADLINE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        Ok(Self {
+            database_url,
+            data_dir,
+            bind,
+            default_region,
+            max_body_bytes,
+            db_max_connections,
+            public_url,
+        })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            name,
+            reason: format!("{v:?} is not a positive whole number"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_bind_to_loopback_8080_without_database_url() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert!(c.database_url.is_none());
+        assert_eq!(c.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_in_the_error() {
+        let e = cfg(&[("LEADLINE_BIND", "nonsense")]).unwrap_err();
+        assert_eq!(e.name, "LEADLINE_BIND");
+        let e = cfg(&[("LEADLINE_DEFAULT_REGION", "ZZZ")]).unwrap_err();
+        assert_eq!(e.name, "LEADLINE_DEFAULT_REGION");
+        let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.name, "DATABASE_URL");
+        let e = cfg(&[("LEADLINE_MAX_BODY_BYTES", "-3")]).unwrap_err();
+        assert_eq!(e.name, "LEADLINE_MAX_BODY_BYTES");
+    }
+}

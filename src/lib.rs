@@ -1,0 +1,19 @@
+//! Leadline: one place where every conversation a roofer has with a lead lands.
+//! This file only wires the modules together.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod communications;
+pub mod config;
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod leads;
+pub mod pagination;
+pub mod phone;
+pub mod telemetry;
+pub mod tracker;
