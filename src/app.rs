@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::health::router())
         .merge(crate::leads::router())
         .merge(crate::communications::router())
+        .merge(crate::tracker::routes::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     let max_body = state.config.max_body_bytes;

@@ -271,7 +271,7 @@ pub async fn record(
     .bind(new.duration)
     .bind(&new.attachments)
     .bind(new.ai_generated)
-    .bind(sentiment.map(|s| model_label(s.label)))
+    .bind(sentiment.map(|s| s.label.as_str()))
     .bind(sentiment.map(|s| s.score))
     .bind(&new.tags)
     .bind(&new.provider)
@@ -310,14 +310,6 @@ pub async fn record(
         communication,
         duplicate: false,
     })
-}
-
-fn model_label(l: tracker::model::SentimentLabel) -> &'static str {
-    match l {
-        tracker::model::SentimentLabel::Positive => "positive",
-        tracker::model::SentimentLabel::Neutral => "neutral",
-        tracker::model::SentimentLabel::Negative => "negative",
-    }
 }
 
 pub async fn find_by_provider_id(

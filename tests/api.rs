@@ -54,7 +54,11 @@ async fn missing_malformed_unknown_and_revoked_keys_get_401() {
         assert_eq!(r.error_code(), "unauthorized");
     }
     assert_eq!(app.get(&acct.key, "/api/leads").await.status, 200);
-    sqlx::query("update api_keys set revoked_at = now() where account_id = $1").bind(acct.id).execute(&app.pool).await.unwrap();
+    sqlx::query("update api_keys set revoked_at = now() where account_id = $1")
+        .bind(acct.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(app.get(&acct.key, "/api/leads").await.status, 401);
 }
 
@@ -62,10 +66,15 @@ async fn missing_malformed_unknown_and_revoked_keys_get_401() {
 async fn a_second_key_works_and_keys_are_stored_only_as_hashes() {
     let app = spawn_app().await;
     let acct = app.account("Acme").await;
-    let second = leadline::accounts::new_key(&app.pool, acct.id).await.unwrap();
+    let second = leadline::accounts::new_key(&app.pool, acct.id)
+        .await
+        .unwrap();
     assert_ne!(second.api_key, acct.key);
     assert_eq!(app.get(&second.api_key, "/api/leads").await.status, 200);
-    let stored: Vec<(Vec<u8>, String)> = sqlx::query_as("select key_hash, prefix from api_keys").fetch_all(&app.pool).await.unwrap();
+    let stored: Vec<(Vec<u8>, String)> = sqlx::query_as("select key_hash, prefix from api_keys")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
     for (hash, prefix) in stored {
         assert_eq!(hash.len(), 32);
@@ -105,14 +114,19 @@ async fn duplicate_provider_message_id_returns_the_existing_row() {
     let a = app.account("Acme").await;
     let first = app.log(&a.key, sms_in("+13126412278", "Hi", "SM-1")).await;
     assert_eq!(first.status, 201);
-    let again = app.log(&a.key, sms_in("+13126412278", "Hi (retry)", "SM-1")).await;
+    let again = app
+        .log(&a.key, sms_in("+13126412278", "Hi (retry)", "SM-1"))
+        .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.body["content"], "Hi");
     // The same id on another channel is a different message.
     let email = app.log(&a.key, json!({"type": "email", "direction": "inbound", "from_address": "x@y.com", "provider_message_id": "SM-1"})).await;
     assert_eq!(email.status, 201);
-    let n: i64 = sqlx::query_scalar("select count(*) from communications").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from communications")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 2);
 }
 
@@ -124,16 +138,35 @@ async fn concurrent_redeliveries_insert_one_row_and_one_lead() {
     for _ in 0..16 {
         let (http, base, key) = (app.http.clone(), app.base.clone(), a.key.clone());
         tasks.push(tokio::spawn(async move {
-            http.post(format!("{base}/api/communications/log")).bearer_auth(key).json(&sms_in("312-555-0199", "hello", "race-1")).send().await.unwrap().status().as_u16()
+            http.post(format!("{base}/api/communications/log"))
+                .bearer_auth(key)
+                .json(&sms_in("312-555-0199", "hello", "race-1"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     let mut statuses = vec![];
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 200), "{statuses:?}");
-    let (comms, leads): (i64, i64) = sqlx::query_as("select (select count(*) from communications), (select count(*) from leads)").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 200),
+        "{statuses:?}"
+    );
+    let (comms, leads): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from communications), (select count(*) from leads)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!((comms, leads), (1, 1));
 }
 
@@ -142,7 +175,10 @@ async fn phone_formats_and_email_case_resolve_to_one_lead() {
     let app = spawn_app().await;
     let a = app.account("Acme").await;
     let mut ids = vec![];
-    for (i, from) in ["(312) 641-2278", "+1 312 641 2278", "312.641.2278"].iter().enumerate() {
+    for (i, from) in ["(312) 641-2278", "+1 312 641 2278", "312.641.2278"]
+        .iter()
+        .enumerate()
+    {
         let r = app.log(&a.key, sms_in(from, "hi", &format!("p{i}"))).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         ids.push(r.body["lead_id"].as_i64().unwrap());
@@ -155,7 +191,12 @@ async fn phone_formats_and_email_case_resolve_to_one_lead() {
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
     // The email learned from the chat joins later emails to the same lead.
-    let r = app.log(&a.key, json!({"type": "email", "direction": "inbound", "from_address": "BOB@example.COM"})).await;
+    let r = app
+        .log(
+            &a.key,
+            json!({"type": "email", "direction": "inbound", "from_address": "BOB@example.COM"}),
+        )
+        .await;
     assert_eq!(r.body["lead_id"].as_i64().unwrap(), ids[0]);
     let lead = app.get(&a.key, &format!("/api/leads/{}", ids[0])).await;
     assert_eq!(lead.body["phone"], "+13126412278");
@@ -169,21 +210,47 @@ async fn another_account_sees_none_of_a_leads_or_communications() {
     let app = spawn_app().await;
     let a = app.account("A").await;
     let b = app.account("B").await;
-    let r = app.log(&a.key, sms_in("+13126412278", "private", "iso-1")).await;
+    let r = app
+        .log(&a.key, sms_in("+13126412278", "private", "iso-1"))
+        .await;
     let lead = r.body["lead_id"].as_i64().unwrap();
-    for path in [format!("/api/leads/{lead}"), format!("/api/leads/{lead}/communications")] {
+    for path in [
+        format!("/api/leads/{lead}"),
+        format!("/api/leads/{lead}/communications"),
+    ] {
         let r = app.get(&b.key, &path).await;
         assert_eq!(r.status, 404, "{path}: {:?}", r.body);
         assert_eq!(r.error_code(), "not_found");
     }
-    assert_eq!(app.patch(&b.key, &format!("/api/leads/{lead}"), json!({"name": "x"})).await.status, 404);
-    assert_eq!(app.log(&b.key, json!({"type": "sms", "direction": "outbound", "lead_id": lead, "content": "x"})).await.status, 404);
+    assert_eq!(
+        app.patch(&b.key, &format!("/api/leads/{lead}"), json!({"name": "x"}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.log(
+            &b.key,
+            json!({"type": "sms", "direction": "outbound", "lead_id": lead, "content": "x"})
+        )
+        .await
+        .status,
+        404
+    );
     assert_eq!(app.get(&b.key, "/api/leads").await.body["items"], json!([]));
     // The same phone and provider id in account B is B's own lead and message.
-    let rb = app.log(&b.key, sms_in("+13126412278", "mine", "iso-1")).await;
+    let rb = app
+        .log(&b.key, sms_in("+13126412278", "mine", "iso-1"))
+        .await;
     assert_eq!(rb.status, 201);
     assert_ne!(rb.body["lead_id"].as_i64().unwrap(), lead);
-    assert_eq!(app.get(&a.key, "/api/leads").await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&a.key, "/api/leads").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -191,44 +258,126 @@ async fn bad_input_is_answered_4xx_with_an_error_body() {
     let app = spawn_app().await;
     let a = app.account("Acme").await;
     let url = format!("{}/api/communications/log", app.base);
-    let raw = |body: Vec<u8>| app.http.post(&url).bearer_auth(&a.key).header("content-type", "application/json").body(body);
+    let raw = |body: Vec<u8>| {
+        app.http
+            .post(&url)
+            .bearer_auth(&a.key)
+            .header("content-type", "application/json")
+            .body(body)
+    };
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
-        ("malformed json", raw(b"{\"type\":".to_vec()), 400, "malformed_json"),
-        ("bad utf-8", raw(b"{\"type\":\"sms\",\"content\":\"\xff\xfe\"}".to_vec()), 400, "malformed_json"),
-        ("wrong type", raw(br#"{"type":"sms","direction":"inbound","duration":"long"}"#.to_vec()), 422, "invalid_field"),
-        ("unknown enum", raw(br#"{"type":"fax","direction":"inbound"}"#.to_vec()), 422, "invalid_field"),
-        ("unknown field", raw(br#"{"type":"sms","direction":"inbound","colour":"red"}"#.to_vec()), 422, "invalid_field"),
-        ("oversize", raw(format!("{{\"type\":\"sms\",\"direction\":\"inbound\",\"content\":\"{}\"}}", "a".repeat(1_100_000)).into_bytes()), 413, "payload_too_large"),
-        ("no content type", app.http.post(&url).bearer_auth(&a.key).body("{}"), 415, "unsupported_media_type"),
+        (
+            "malformed json",
+            raw(b"{\"type\":".to_vec()),
+            400,
+            "malformed_json",
+        ),
+        (
+            "bad utf-8",
+            raw(b"{\"type\":\"sms\",\"content\":\"\xff\xfe\"}".to_vec()),
+            400,
+            "malformed_json",
+        ),
+        (
+            "wrong type",
+            raw(br#"{"type":"sms","direction":"inbound","duration":"long"}"#.to_vec()),
+            422,
+            "invalid_field",
+        ),
+        (
+            "unknown enum",
+            raw(br#"{"type":"fax","direction":"inbound"}"#.to_vec()),
+            422,
+            "invalid_field",
+        ),
+        (
+            "unknown field",
+            raw(br#"{"type":"sms","direction":"inbound","colour":"red"}"#.to_vec()),
+            422,
+            "invalid_field",
+        ),
+        (
+            "oversize",
+            raw(format!(
+                "{{\"type\":\"sms\",\"direction\":\"inbound\",\"content\":\"{}\"}}",
+                "a".repeat(1_100_000)
+            )
+            .into_bytes()),
+            413,
+            "payload_too_large",
+        ),
+        (
+            "no content type",
+            app.http.post(&url).bearer_auth(&a.key).body("{}"),
+            415,
+            "unsupported_media_type",
+        ),
     ];
     for (name, req, status, code) in cases {
         let r = app.send(req).await;
         assert_eq!(r.status, status, "{name}: {:?}", r.body);
         assert_eq!(r.error_code(), code, "{name}");
-        assert!(!r.body["error"]["message"].as_str().unwrap().is_empty(), "{name}");
+        assert!(
+            !r.body["error"]["message"].as_str().unwrap().is_empty(),
+            "{name}"
+        );
     }
     let json_cases = [
-        ("no identity", json!({"type": "sms", "direction": "inbound", "content": "hi"})),
-        ("invalid phone", json!({"type": "sms", "direction": "inbound", "lead": {"phone": "12"}})),
-        ("invalid email", json!({"type": "email", "direction": "inbound", "lead": {"email": "not-an-email"}})),
-        ("both lead and lead_id", json!({"type": "sms", "direction": "inbound", "lead_id": 1, "lead": {"phone": "+13126412278"}})),
-        ("metadata not an object", json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "metadata": [1]})),
-        ("negative duration", json!({"type": "phone_call", "direction": "inbound", "from_address": "+13126412278", "duration": -5})),
-        ("far future", json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "timestamp": "2999-01-01T00:00:00Z"})),
-        ("empty provider id", json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "provider_message_id": " "})),
+        (
+            "no identity",
+            json!({"type": "sms", "direction": "inbound", "content": "hi"}),
+        ),
+        (
+            "invalid phone",
+            json!({"type": "sms", "direction": "inbound", "lead": {"phone": "12"}}),
+        ),
+        (
+            "invalid email",
+            json!({"type": "email", "direction": "inbound", "lead": {"email": "not-an-email"}}),
+        ),
+        (
+            "both lead and lead_id",
+            json!({"type": "sms", "direction": "inbound", "lead_id": 1, "lead": {"phone": "+13126412278"}}),
+        ),
+        (
+            "metadata not an object",
+            json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "metadata": [1]}),
+        ),
+        (
+            "negative duration",
+            json!({"type": "phone_call", "direction": "inbound", "from_address": "+13126412278", "duration": -5}),
+        ),
+        (
+            "far future",
+            json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "timestamp": "2999-01-01T00:00:00Z"}),
+        ),
+        (
+            "empty provider id",
+            json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "provider_message_id": " "}),
+        ),
     ];
     for (name, body) in json_cases {
         let r = app.log(&a.key, body).await;
         assert_eq!(r.status, 422, "{name}: {:?}", r.body);
         assert_eq!(r.error_code(), "validation_failed", "{name}");
     }
-    for (path, status) in [("/api/leads?limit=1000", 422), ("/api/leads?cursor=zzz", 400), ("/api/leads?band=LUKEWARM", 422), ("/api/leads/abc", 400), ("/api/leads/1/communications?type=fax", 400), ("/api/nothing-here", 404)] {
+    for (path, status) in [
+        ("/api/leads?limit=1000", 422),
+        ("/api/leads?cursor=zzz", 400),
+        ("/api/leads?band=LUKEWARM", 422),
+        ("/api/leads/abc", 400),
+        ("/api/leads/1/communications?type=fax", 400),
+        ("/api/nothing-here", 404),
+    ] {
         let r = app.get(&a.key, path).await;
         assert_eq!(r.status, status, "{path}: {:?}", r.body);
         assert!(r.body["error"]["code"].is_string(), "{path}");
     }
     // Nothing was stored by any of it.
-    let n: i64 = sqlx::query_scalar("select count(*) from communications").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from communications")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -242,12 +391,30 @@ async fn leads_can_be_created_updated_filtered_and_paged() {
     assert_eq!(r.body["email"], "jane@x.com");
     assert_eq!(r.body["phone"], "+13126412278");
     assert_eq!(r.body["status"], "new");
-    let dup = app.post(&a.key, "/api/leads", json!({"email": "jane@X.com"})).await;
+    let dup = app
+        .post(&a.key, "/api/leads", json!({"email": "jane@X.com"}))
+        .await;
     assert_eq!((dup.status, dup.error_code()), (409, "duplicate_email"));
-    assert_eq!(app.post(&a.key, "/api/leads", json!({"roof_age_years": 500})).await.status, 422);
-    assert_eq!(app.post(&a.key, "/api/leads", json!({"status": "sold"})).await.status, 422);
+    assert_eq!(
+        app.post(&a.key, "/api/leads", json!({"roof_age_years": 500}))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        app.post(&a.key, "/api/leads", json!({"status": "sold"}))
+            .await
+            .status,
+        422
+    );
 
-    let r = app.patch(&a.key, &format!("/api/leads/{jane}"), json!({"status": "quoted", "budget": "$12k", "roof_age_years": null})).await;
+    let r = app
+        .patch(
+            &a.key,
+            &format!("/api/leads/{jane}"),
+            json!({"status": "quoted", "budget": "$12k", "roof_age_years": null}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "quoted");
     assert_eq!(r.body["budget"], "$12k");
@@ -255,7 +422,12 @@ async fn leads_can_be_created_updated_filtered_and_paged() {
     assert_eq!(r.body["name"], "Jane", "absent fields are left alone");
 
     for i in 0..5 {
-        assert_eq!(app.post(&a.key, "/api/leads", json!({"name": format!("Lead {i}")})).await.status, 201);
+        assert_eq!(
+            app.post(&a.key, "/api/leads", json!({"name": format!("Lead {i}")}))
+                .await
+                .status,
+            201
+        );
     }
     let quoted = app.get(&a.key, "/api/leads?status=quoted").await;
     assert_eq!(quoted.body["items"].as_array().unwrap().len(), 1);
@@ -284,28 +456,73 @@ async fn leads_can_be_created_updated_filtered_and_paged() {
 async fn a_leads_communications_are_listed_newest_first_and_filtered_by_type() {
     let app = spawn_app().await;
     let a = app.account("Acme").await;
-    let lead = app.post(&a.key, "/api/leads", json!({"phone": "+13126412278"})).await.body["id"].as_i64().unwrap();
-    for (i, t) in ["sms", "email", "sms", "phone_call", "sms"].iter().enumerate() {
+    let lead = app
+        .post(&a.key, "/api/leads", json!({"phone": "+13126412278"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    for (i, t) in ["sms", "email", "sms", "phone_call", "sms"]
+        .iter()
+        .enumerate()
+    {
         let r = app.log(&a.key, json!({"type": t, "direction": "inbound", "lead_id": lead, "timestamp": format!("2025-01-0{}T10:00:00Z", i + 1), "content": format!("m{i}")})).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
-    let all = app.get(&a.key, &format!("/api/leads/{lead}/communications?limit=2")).await;
+    let all = app
+        .get(&a.key, &format!("/api/leads/{lead}/communications?limit=2"))
+        .await;
     let items = all.body["items"].as_array().unwrap();
-    assert_eq!(items.iter().map(|c| c["content"].as_str().unwrap()).collect::<Vec<_>>(), ["m4", "m3"]);
+    assert_eq!(
+        items
+            .iter()
+            .map(|c| c["content"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["m4", "m3"]
+    );
     let next = all.body["next_cursor"].as_str().unwrap();
-    let page2 = app.get(&a.key, &format!("/api/leads/{lead}/communications?limit=2&cursor={next}")).await;
+    let page2 = app
+        .get(
+            &a.key,
+            &format!("/api/leads/{lead}/communications?limit=2&cursor={next}"),
+        )
+        .await;
     assert_eq!(page2.body["items"][0]["content"], "m2");
-    let sms = app.get(&a.key, &format!("/api/leads/{lead}/communications?type=sms")).await;
-    assert_eq!(sms.body["items"].as_array().unwrap().iter().map(|c| c["content"].as_str().unwrap()).collect::<Vec<_>>(), ["m4", "m2", "m0"]);
+    let sms = app
+        .get(
+            &a.key,
+            &format!("/api/leads/{lead}/communications?type=sms"),
+        )
+        .await;
+    assert_eq!(
+        sms.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["content"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["m4", "m2", "m0"]
+    );
 }
 
 #[tokio::test]
 async fn the_openapi_document_and_docs_page_are_served() {
     let app = spawn_app().await;
-    let r = app.send(app.http.get(format!("{}/openapi.json", app.base))).await;
+    let r = app
+        .send(app.http.get(format!("{}/openapi.json", app.base)))
+        .await;
     assert_eq!(r.status, 200);
-    for path in ["/health", "/api/leads", "/api/leads/{id}", "/api/communications/log", "/api/leads/{id}/communications"] {
-        assert!(r.body["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    for path in [
+        "/health",
+        "/api/leads",
+        "/api/leads/{id}",
+        "/api/communications/log",
+        "/api/leads/{id}/communications",
+    ] {
+        assert!(
+            r.body["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     let docs = app.send(app.http.get(format!("{}/docs", app.base))).await;
     assert_eq!(docs.status, 200);

@@ -109,3 +109,28 @@ impl std::str::FromStr for Direction {
         }
     }
 }
+
+impl SentimentLabel {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SentimentLabel::Positive => "positive",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Negative => "negative",
+        }
+    }
+}
+
+impl LeadStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "new" => LeadStatus::New,
+            "contacted" => LeadStatus::Contacted,
+            "inspection_scheduled" => LeadStatus::InspectionScheduled,
+            "inspected" => LeadStatus::Inspected,
+            "quoted" => LeadStatus::Quoted,
+            "won" => LeadStatus::Won,
+            "lost" => LeadStatus::Lost,
+            _ => return None,
+        })
+    }
+}

@@ -28,12 +28,22 @@ fn cluster() -> &'static Cluster {
             remove_stale_clusters();
             let root = std::env::temp_dir().join(format!("leadline-test-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
-            let opts = embedded::Options { ephemeral: true, die_with_parent: true, max_connections: Some(400) };
+            let opts = embedded::Options {
+                ephemeral: true,
+                die_with_parent: true,
+                max_connections: Some(400),
+            };
             let pg = EmbeddedPostgres::start(&root, &opts).expect("start test PostgreSQL");
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 leadline::db::ensure_database(&pg, TEMPLATE).await.unwrap();
-                let mut conn = sqlx::PgConnection::connect_with(&socket_options(&pg.socket_dir, TEMPLATE)).await.unwrap();
+                let mut conn =
+                    sqlx::PgConnection::connect_with(&socket_options(&pg.socket_dir, TEMPLATE))
+                        .await
+                        .unwrap();
                 MIGRATOR.run(&mut conn).await.expect("migrate template");
                 conn.close().await.unwrap();
             });
@@ -43,16 +53,23 @@ fn cluster() -> &'static Cluster {
                 std::thread::park();
             }
         });
-        Cluster { socket_dir: rx.recv().expect("test cluster failed to start") }
+        Cluster {
+            socket_dir: rx.recv().expect("test cluster failed to start"),
+        }
     })
 }
 
 /// Clusters of earlier test runs whose process is gone.
 fn remove_stale_clusters() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if let Some(pid) = name.strip_prefix("leadline-test-").and_then(|p| p.parse::<i32>().ok()) {
+        if let Some(pid) = name
+            .strip_prefix("leadline-test-")
+            .and_then(|p| p.parse::<i32>().ok())
+        {
             if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -64,15 +81,24 @@ fn remove_stale_clusters() {
 pub async fn fresh_database() -> PgPool {
     let c = cluster();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect_with(&socket_options(&c.socket_dir, "postgres")).await.unwrap();
-    sqlx::query(&format!("create database {name} template {TEMPLATE}")).execute(&mut admin).await.unwrap();
+    let mut admin = sqlx::PgConnection::connect_with(&socket_options(&c.socket_dir, "postgres"))
+        .await
+        .unwrap();
+    sqlx::query(&format!("create database {name} template {TEMPLATE}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     admin.close().await.unwrap();
-    leadline::db::pool(socket_options(&c.socket_dir, &name), 20).await.unwrap()
+    leadline::db::pool(socket_options(&c.socket_dir, &name), 20)
+        .await
+        .unwrap()
 }
 
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
-    let mut vars: std::collections::HashMap<String, String> =
-        [("LEADLINE_BIND", "127.0.0.1:0")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut vars: std::collections::HashMap<String, String> = [("LEADLINE_BIND", "127.0.0.1:0")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -100,10 +126,16 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 pub async fn spawn_on_pool(pool: PgPool, extra: &[(&str, &str)]) -> TestApp {
-    let app = Application::build_with_pool(test_config(extra), pool.clone()).await.unwrap();
+    let app = Application::build_with_pool(test_config(extra), pool.clone())
+        .await
+        .unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { base, pool, http: reqwest::Client::new() }
+    TestApp {
+        base,
+        pool,
+        http: reqwest::Client::new(),
+    }
 }
 
 /// A response reduced to what tests assert on.
@@ -117,14 +149,19 @@ pub struct Resp {
 impl Resp {
     /// The error code of an error body (panics with the body when it is not one).
     pub fn error_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {}", self.body))
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
     }
 }
 
 impl TestApp {
     pub async fn account(&self, name: &str) -> Account {
         let issued = leadline::accounts::create(&self.pool, name).await.unwrap();
-        Account { id: issued.account_id, key: issued.api_key }
+        Account {
+            id: issued.account_id,
+            key: issued.api_key,
+        }
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
@@ -132,20 +169,42 @@ impl TestApp {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let bytes = r.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Resp { status, body, headers }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Resp {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Resp {
-        self.send(self.http.get(format!("{}{path}", self.base)).bearer_auth(key)).await
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(key),
+        )
+        .await
     }
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Resp {
-        self.send(self.http.post(format!("{}{path}", self.base)).bearer_auth(key).json(&body)).await
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn patch(&self, key: &str, path: &str, body: Value) -> Resp {
-        self.send(self.http.patch(format!("{}{path}", self.base)).bearer_auth(key).json(&body)).await
+        self.send(
+            self.http
+                .patch(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn log(&self, key: &str, body: Value) -> Resp {

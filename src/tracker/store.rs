@@ -1,0 +1,201 @@
+//! The tracker's bridge to PostgreSQL: loads a lead's facts and touches, and keeps the
+//! score, band, breakdown and insights stored on the lead current.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::auth::AccountId;
+use crate::error::{ApiError, Result};
+use crate::tracker::model::{Channel, Direction, LeadFacts, LeadStatus, SentimentLabel, Touch};
+
+/// Touches the stored (list-view) insights are computed from: the most recent ones.
+/// The profile endpoint always computes over the whole history.
+pub const REFRESH_WINDOW: i64 = 2000;
+
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    property_address: Option<String>,
+    roof_age_years: Option<i32>,
+    issues: Vec<String>,
+    timeline: Option<String>,
+    budget: Option<String>,
+    status: String,
+    timezone: String,
+}
+
+/// The lead's facts and its account's UTC offset (minutes); "not found" for another account's lead.
+pub async fn load_facts(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+) -> Result<(LeadFacts, i32)> {
+    let row: FactsRow = sqlx::query_as(
+        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
+                l.status, a.timezone
+         from leads l join accounts a on a.id = l.account_id
+         where l.id = $1 and l.account_id = $2",
+    )
+    .bind(lead_id)
+    .bind(account)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound("lead"))?;
+    let facts = LeadFacts {
+        name: row.name,
+        email: row.email,
+        phone: row.phone,
+        property_address: row.property_address,
+        roof_age_years: row.roof_age_years,
+        issues: row.issues,
+        timeline: row.timeline,
+        budget: row.budget,
+        status: LeadStatus::parse(&row.status),
+    };
+    Ok((facts, utc_offset_minutes(&row.timezone)))
+}
+
+/// Minutes east of UTC for an account time zone written `UTC`, `+02:00` or `-05:30`.
+pub fn utc_offset_minutes(tz: &str) -> i32 {
+    let tz = tz.trim();
+    let Some(sign) = tz.chars().next().filter(|c| *c == '+' || *c == '-') else {
+        return 0;
+    };
+    let (h, m) = tz[1..].split_once(':').unwrap_or((&tz[1..], "0"));
+    let minutes = h.parse::<i32>().unwrap_or(0) * 60 + m.parse::<i32>().unwrap_or(0);
+    if sign == '-' { -minutes } else { minutes }.clamp(-18 * 60, 18 * 60)
+}
+
+type TouchRow = (
+    i64,
+    DateTime<Utc>,
+    String,
+    String,
+    Option<String>,
+    Option<f32>,
+    bool,
+    Option<i32>,
+);
+
+/// The lead's touches in time order; with `limit`, only the most recent `limit`.
+pub async fn load_touches(
+    conn: &mut PgConnection,
+    lead_id: i64,
+    limit: Option<i64>,
+) -> Result<Vec<Touch>> {
+    let rows: Vec<TouchRow> = sqlx::query_as(
+        "select id, \"timestamp\", type, direction, sentiment, sentiment_score, ai_generated, duration
+         from communications where lead_id = $1
+         order by \"timestamp\" desc, id desc limit $2",
+    )
+    .bind(lead_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut touches: Vec<Touch> = rows
+        .into_iter()
+        .filter_map(
+            |(
+                id,
+                timestamp,
+                kind,
+                direction,
+                sentiment,
+                sentiment_score,
+                ai_generated,
+                duration,
+            )| {
+                Some(Touch {
+                    id,
+                    timestamp,
+                    channel: kind.parse::<Channel>().ok()?,
+                    direction: direction.parse::<Direction>().ok()?,
+                    sentiment: sentiment.as_deref().and_then(parse_label),
+                    sentiment_score,
+                    ai_generated,
+                    duration_seconds: duration,
+                })
+            },
+        )
+        .collect();
+    touches.reverse();
+    Ok(touches)
+}
+
+fn parse_label(s: &str) -> Option<SentimentLabel> {
+    match s {
+        "positive" => Some(SentimentLabel::Positive),
+        "neutral" => Some(SentimentLabel::Neutral),
+        "negative" => Some(SentimentLabel::Negative),
+        _ => None,
+    }
+}
+
+/// Recomputes and stores the lead's score, band, breakdown and list-view insights.
+/// Called inside the recording path's transaction and after every lead edit.
+pub async fn refresh_lead_in(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+) -> Result<()> {
+    let (facts, tz) = load_facts(conn, account, lead_id).await?;
+    let touches = load_touches(conn, lead_id, Some(REFRESH_WINDOW)).await?;
+    let now = Utc::now();
+    let ins = super::analyze(&facts, &touches, tz, now);
+    let insights = json!({
+        "computed_at": now,
+        "engagement": {
+            "level": ins.engagement.level,
+            "preferred_channel": ins.engagement.preferred_channel,
+            "patterns": ins.engagement.patterns,
+        },
+        "next_action": ins.next_action,
+        "completeness": ins.enrichment.completeness,
+        "conversion_probability": ins.enrichment.conversion_probability,
+        "most_recent_sentiment": ins.summary.most_recent_sentiment,
+    });
+    sqlx::query(
+        "update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6
+         where id = $1 and account_id = $2",
+    )
+    .bind(lead_id)
+    .bind(account)
+    .bind(ins.score.score)
+    .bind(band_str(ins.score.band))
+    .bind(serde_json::to_value(&ins.score.rules).map_err(anyhow::Error::from)?)
+    .bind(insights)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub fn band_str(b: super::scoring::Band) -> &'static str {
+    match b {
+        super::scoring::Band::Hot => "HOT",
+        super::scoring::Band::Warm => "WARM",
+        super::scoring::Band::Cold => "COLD",
+    }
+}
+
+/// `refresh_lead_in` on its own connection, for changes made outside the recording path.
+pub async fn refresh_lead(pool: &sqlx::PgPool, account: AccountId, lead_id: i64) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    refresh_lead_in(&mut conn, account, lead_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_offset_minutes;
+
+    #[test]
+    fn account_time_zones_are_read_as_utc_offsets() {
+        assert_eq!(utc_offset_minutes("UTC"), 0);
+        assert_eq!(utc_offset_minutes("-05:00"), -300);
+        assert_eq!(utc_offset_minutes("+05:30"), 330);
+        assert_eq!(utc_offset_minutes("+99:00"), 18 * 60);
+        assert_eq!(utc_offset_minutes("garbage"), 0);
+    }
+}
