@@ -23,6 +23,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Score the sentiment of each line of stdin; prints one JSON line per input line
+    /// (`{"label":"positive","score":0.62}`). Needs no database.
+    Sentiment,
     /// Manage accounts and their API keys.
     Account {
         #[command(subcommand)]
@@ -45,8 +48,14 @@ pub enum AccountCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Scoring text needs no configuration or database.
+    let config = match command {
+        Command::Sentiment => return score_stdin(),
+        _ => Config::from_env()?,
+    };
+    match command {
+        Command::Sentiment => score_stdin(),
         Command::Serve => {
             let app = Application::build(config).await?;
             println!("listening on http://{}", app.local_addr());
@@ -84,4 +93,22 @@ where
     };
     db.shutdown().await;
     result
+}
+
+fn score_stdin() -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.split(b'\n') {
+        let line = line?;
+        let s = crate::tracker::sentiment::analyze(&String::from_utf8_lossy(&line));
+        writeln!(
+            out,
+            "{{\"label\":\"{}\",\"score\":{}}}",
+            s.label.as_str(),
+            s.score
+        )?;
+    }
+    out.flush()?;
+    Ok(())
 }

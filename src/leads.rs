@@ -123,6 +123,15 @@ pub(crate) fn bounded(v: Option<String>, field: &str, max: usize) -> Result<Opti
     }
 }
 
+/// id, name, email, phone, property_address of a matched lead.
+type KnownLead = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Finds the account's lead with this email or phone (email wins when they point at
 /// different leads), fills in fields it lacks, or creates it. Safe under concurrency:
 /// a racing insert of the same identity is detected and the winner's row is used.
@@ -138,13 +147,7 @@ pub async fn find_or_create(
         ));
     }
     for _ in 0..3 {
-        let found: Option<(
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
+        let found: Option<KnownLead> = sqlx::query_as(
             "select id, name, email, phone, property_address from leads
              where account_id = $1 and (email = $2 or phone = $3)
              order by (email is not distinct from $2) desc, id limit 1",

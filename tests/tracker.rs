@@ -1,0 +1,394 @@
+//! The tracker through HTTP: sentiment in the recording path, scores kept current,
+//! timeline, summary, profile, account stats, bulk sentiment, and tenant isolation.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::spawn_app;
+use serde_json::{json, Value};
+
+fn ts(minutes_ago: i64) -> String {
+    (Utc::now() - Duration::minutes(minutes_ago)).to_rfc3339()
+}
+
+#[tokio::test]
+async fn every_recorded_message_gets_a_sentiment_label_and_score() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let cases = [
+        ("Thank you so much, the crew did a great job!", "positive"),
+        (
+            "Not interested. We went with someone else, too expensive.",
+            "negative",
+        ),
+        ("My address is 12 Oak St.", "neutral"),
+    ];
+    for (i, (text, label)) in cases.iter().enumerate() {
+        let r = app.log(&a.key, json!({"type": "sms", "direction": "inbound", "from_address": "+13126412278", "content": text, "provider_message_id": format!("s{i}")})).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(r.body["sentiment"], *label, "{text}");
+        let score = r.body["sentiment_score"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&score));
+    }
+}
+
+#[tokio::test]
+async fn the_lead_score_and_band_stay_current_as_facts_and_touches_arrive() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let r = app.log(&a.key, json!({"type": "chat", "direction": "inbound", "content": "hello", "lead": {"email": "jane@x.com"}})).await;
+    let lead = r.body["lead_id"].as_i64().unwrap();
+    let l = app.get(&a.key, &format!("/api/leads/{lead}")).await.body;
+    // base 50 + contact 20 = 70: WARM, and the breakdown says why.
+    assert_eq!(
+        (
+            l["score"].as_i64().unwrap(),
+            l["score_band"].as_str().unwrap()
+        ),
+        (70, "WARM"),
+        "{l}"
+    );
+    let rules: Vec<&str> = l["score_breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"base") && rules.contains(&"contact_info"),
+        "{rules:?}"
+    );
+    let sum: i64 = l["score_breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sum, 70);
+    // An address and an old roof make it HOT, and the list filter sees it at once.
+    let r = app
+        .patch(
+            &a.key,
+            &format!("/api/leads/{lead}"),
+            json!({"property_address": "12 Oak St, Springfield IL", "roof_age_years": 22}),
+        )
+        .await;
+    assert_eq!(r.body["score_band"], "HOT", "{}", r.body);
+    let hot = app.get(&a.key, "/api/leads?band=HOT").await;
+    assert_eq!(hot.body["items"][0]["id"], lead);
+    // The stored insights carry the next action: the lead is waiting for an answer.
+    assert_eq!(
+        hot.body["items"][0]["insights"]["next_action"]["action"],
+        "respond_immediately"
+    );
+    assert_eq!(
+        hot.body["items"][0]["insights"]["next_action"]["priority"],
+        "urgent"
+    );
+}
+
+async fn seed_history(app: &common::TestApp, key: &str) -> i64 {
+    let lead = app
+        .post(
+            key,
+            "/api/leads",
+            json!({"name": "Jane Doe", "phone": "+13126412278", "email": "jane@x.com"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    // out sms (answered by an email 2 h later), out call (unanswered), out sms, in sms 30 min later.
+    let touches = [
+        (
+            "sms",
+            "outbound",
+            600,
+            "Hi Jane, this is Acme Roofing about your roof inquiry.",
+        ),
+        (
+            "email",
+            "inbound",
+            480,
+            "Yes please, when can you come out? Ready to schedule.",
+        ),
+        ("phone_call", "outbound", 300, "Left a voicemail."),
+        (
+            "sms",
+            "outbound",
+            200,
+            "Does Thursday work for an inspection?",
+        ),
+        ("sms", "inbound", 170, "Thursday works great, thank you!"),
+    ];
+    for (i, (kind, dir, ago, text)) in touches.iter().enumerate() {
+        let mut body = json!({"type": kind, "direction": dir, "lead_id": lead, "timestamp": ts(*ago), "content": text, "provider_message_id": format!("h{i}")});
+        if *kind == "phone_call" {
+            body["duration"] = json!(45);
+        }
+        if *kind == "email" {
+            body["subject"] = json!("Re: your roof");
+        }
+        assert_eq!(app.log(key, body).await.status, 201);
+    }
+    lead
+}
+
+#[tokio::test]
+async fn timeline_is_chronological_paged_and_summarized() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let lead = seed_history(&app, &a.key).await;
+    let r = app
+        .get(&a.key, &format!("/api/leads/{lead}/timeline?limit=3"))
+        .await;
+    assert_eq!(r.status, 200);
+    let items = r.body["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["sms", "email", "phone_call"]);
+    assert_eq!(
+        items[1]["summary"], "Re: your roof",
+        "the subject is the summary when there is one"
+    );
+    assert_eq!(
+        items[0]["summary"],
+        "Hi Jane, this is Acme Roofing about your roof inquiry."
+    );
+    assert_eq!(items[2]["duration"], 45);
+    assert_eq!(items[1]["sentiment"], "positive");
+    for k in ["id", "timestamp", "direction", "status", "ai_generated"] {
+        assert!(items[0].get(k).is_some(), "{k}");
+    }
+    let next = r.body["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &a.key,
+            &format!("/api/leads/{lead}/timeline?limit=3&cursor={next}"),
+        )
+        .await;
+    assert_eq!(rest.body["items"].as_array().unwrap().len(), 2);
+    assert!(rest.body["next_cursor"].is_null());
+    let desc = app
+        .get(
+            &a.key,
+            &format!("/api/leads/{lead}/timeline?order=desc&limit=1"),
+        )
+        .await;
+    assert_eq!(
+        desc.body["items"][0]["content"],
+        Value::Null,
+        "timeline items carry a summary, not the body"
+    );
+    assert_eq!(
+        desc.body["items"][0]["summary"],
+        "Thursday works great, thank you!"
+    );
+    assert_eq!(
+        app.get(
+            &a.key,
+            &format!("/api/leads/{lead}/timeline?order=sideways")
+        )
+        .await
+        .status,
+        422
+    );
+}
+
+#[tokio::test]
+async fn summary_counts_touches_and_measures_responses() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let lead = seed_history(&app, &a.key).await;
+    let s = app
+        .get(&a.key, &format!("/api/leads/{lead}/summary"))
+        .await
+        .body;
+    assert_eq!(s["total_touchpoints"], 5);
+    assert_eq!(
+        s["by_type"],
+        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 0})
+    );
+    assert_eq!(s["by_direction"], json!({"inbound": 2, "outbound": 3}));
+    // 2 of 3 outbound answered (one of them on another channel).
+    assert_eq!(s["response_rate"], 0.667);
+    // Answers came 2 h and 0.5 h after our touch: mean 1.25 h.
+    assert_eq!(s["avg_response_time_hours"], 1.25);
+    // We answered the email after 180 minutes.
+    assert_eq!(s["our_avg_response_time_minutes"], 180.0);
+    assert_eq!(s["first_response_time_minutes"], 180.0);
+    assert_eq!(s["most_recent_sentiment"], "positive");
+    assert_eq!(s["unanswered_inbound"], 1);
+}
+
+#[tokio::test]
+async fn profile_brings_everything_together() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let lead = seed_history(&app, &a.key).await;
+    let p = app.get(&a.key, &format!("/api/leads/{lead}/profile")).await;
+    assert_eq!(p.status, 200, "{:?}", p.body);
+    let p = p.body;
+    assert_eq!(p["lead"]["name"], "Jane Doe");
+    assert_eq!(p["score"]["score"], p["lead"]["score"]);
+    assert!(p["score"]["rules"].as_array().unwrap().len() >= 2);
+    assert_eq!(p["summary"]["total_touchpoints"], 5);
+    assert_eq!(
+        p["engagement"]["preferred_channel"], "sms",
+        "ties go to the most recent inbound channel"
+    );
+    assert_eq!(p["next_action"]["action"], "respond_immediately");
+    assert_eq!(p["next_action"]["channel"], "sms");
+    assert_eq!(
+        p["next_action"]["priority"], "high",
+        "the last inbound is 170 minutes old"
+    );
+    assert!(
+        p["next_action"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Jane"),
+        "{}",
+        p["next_action"]["reason"]
+    );
+    let missing: Vec<&str> = p["enrichment"]["missing_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        missing.contains(&"property_address") && !missing.contains(&"email"),
+        "{missing:?}"
+    );
+    assert_eq!(p["enrichment"]["completeness"], 38, "3 of 8 fields known");
+    let prob = p["enrichment"]["conversion_probability"].as_f64().unwrap();
+    assert!(prob > 0.0 && prob < 1.0);
+    let timeline = p["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 5);
+    assert_eq!(
+        timeline[0]["summary"], "Thursday works great, thank you!",
+        "newest first"
+    );
+}
+
+#[tokio::test]
+async fn account_stats_cover_only_the_accounts_own_data() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    let b = app.account("B").await;
+    seed_history(&app, &a.key).await;
+    app.log(&b.key, json!({"type": "chat", "direction": "inbound", "content": "hi", "lead": {"email": "b@x.com"}})).await;
+    app.log(&a.key, json!({"type": "chat", "direction": "outbound", "content": "AI reply", "ai_generated": true, "lead": {"email": "other@x.com"}})).await;
+    let s = app.get(&a.key, "/api/communications/stats").await;
+    assert_eq!(s.status, 200, "{:?}", s.body);
+    let s = s.body;
+    assert_eq!(s["total"], 6);
+    assert_eq!(
+        s["by_type"],
+        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 1})
+    );
+    assert_eq!(s["by_direction"], json!({"inbound": 2, "outbound": 4}));
+    assert_eq!(s["channels"]["sms"]["response_rate"], 1.0);
+    assert_eq!(s["channels"]["phone_call"]["response_rate"], 0.0);
+    assert_eq!(s["response_rate"], 0.5);
+    assert_eq!(s["channels"]["email"]["speed_to_lead_minutes"], 180.0);
+    assert_eq!(s["ai_generated_share"], 0.25);
+    assert_eq!(
+        s["inbound_by_hour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .sum::<i64>(),
+        2
+    );
+    assert_eq!(
+        s["leads_by_band"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum::<i64>(),
+        2
+    );
+    let windowed = app
+        .get(
+            &a.key,
+            &format!("/api/communications/stats?from={}", urlencode(&ts(250))),
+        )
+        .await;
+    assert_eq!(windowed.body["total"], 3, "{}", windowed.body);
+    assert_eq!(
+        app.get(
+            &a.key,
+            &format!(
+                "/api/communications/stats?from={}&to={}",
+                urlencode(&ts(1)),
+                urlencode(&ts(5))
+            )
+        )
+        .await
+        .status,
+        422
+    );
+    assert_eq!(
+        app.get(&a.key, "/api/communications/stats?from=yesterday")
+            .await
+            .status,
+        400
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+#[tokio::test]
+async fn bulk_sentiment_scores_texts_in_order_and_bounds_the_batch() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    let r = app
+        .post(
+            &a.key,
+            "/api/sentiment",
+            json!({"texts": ["Love it, great work!", "This is a scam and a waste of time", ""]}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let labels: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["positive", "negative", "neutral"]);
+    let too_many: Vec<String> = (0..1001).map(|i| format!("text {i}")).collect();
+    let r = app
+        .post(&a.key, "/api/sentiment", json!({"texts": too_many}))
+        .await;
+    assert_eq!((r.status, r.error_code()), (422, "validation_failed"));
+    let r = app
+        .send(
+            app.http
+                .post(format!("{}/api/sentiment", app.base))
+                .json(&json!({"texts": []})),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn another_accounts_lead_is_404_on_every_tracker_endpoint() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    let b = app.account("B").await;
+    let lead = seed_history(&app, &a.key).await;
+    for path in ["timeline", "summary", "profile"] {
+        let r = app.get(&b.key, &format!("/api/leads/{lead}/{path}")).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.error_code(), "not_found");
+    }
+    let s = app.get(&b.key, "/api/communications/stats").await.body;
+    assert_eq!(s["total"], 0);
+}
