@@ -20,6 +20,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -28,6 +29,8 @@ use crate::error::ApiError;
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
+    /// Seals and opens stored credentials.
+    pub secrets: SecretBox,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -77,18 +80,33 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = Database::connect(&config).await?;
         database.migrate().await?;
+        let mut config = config;
+        if config.master_key.is_none() {
+            anyhow::ensure!(
+                database.embedded.is_some(),
+                "LEADLINE_MASTER_KEY is required when DATABASE_URL is set (32 random bytes in base64: `openssl rand -base64 32`)"
+            );
+            config.master_key = Some(SecretBox::load_or_create(
+                &config.data_dir.join("master.key"),
+            )?);
+        }
         let pool = database.pool.clone();
         let mut app = Self::build_with_pool(config, pool).await?;
         app.database = Some(database);
         Ok(app)
     }
 
-    /// Binds over an existing, migrated pool (tests).
+    /// Binds over an existing, migrated pool (tests). Needs `config.master_key`.
     pub async fn build_with_pool(config: Config, pool: PgPool) -> anyhow::Result<Self> {
+        let secrets = config
+            .master_key
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("LEADLINE_MASTER_KEY is not set"))?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let state = AppState {
             pool,
             config: Arc::new(config),
+            secrets,
         };
         Ok(Self {
             listener,

@@ -14,6 +14,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub db_max_connections: u32,
     pub public_url: Option<String>,
+    /// `LEADLINE_MASTER_KEY` (validated); see `App::secret_box` for the embedded fallback.
+    pub master_key: Option<crate::crypto::SecretBox>,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -64,7 +66,15 @@ impl Config {
         let db_max_connections = parse_num(&non_empty, "LEADLINE_DB_MAX_CONNECTIONS", 40)?;
         let public_url =
             non_empty("LEADLINE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
+        let master_key = non_empty("LEADLINE_MASTER_KEY")
+            .map(|k| crate::crypto::SecretBox::from_base64(&k))
+            .transpose()
+            .map_err(|e| ConfigError {
+                name: "LEADLINE_MASTER_KEY",
+                reason: e.to_string(),
+            })?;
         Ok(Self {
+            master_key,
             database_url,
             data_dir,
             bind,
@@ -119,6 +129,8 @@ mod tests {
         assert_eq!(e.name, "LEADLINE_DEFAULT_REGION");
         let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.name, "DATABASE_URL");
+        let e = cfg(&[("LEADLINE_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.name, "LEADLINE_MASTER_KEY");
         let e = cfg(&[("LEADLINE_MAX_BODY_BYTES", "-3")]).unwrap_err();
         assert_eq!(e.name, "LEADLINE_MAX_BODY_BYTES");
     }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod communications;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod docs;
 pub mod error;

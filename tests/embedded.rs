@@ -122,6 +122,13 @@ async fn embedded_postgres_starts_persists_and_stops() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    // With no LEADLINE_MASTER_KEY, the server generated one in the data folder, private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     // Only a Unix socket in the data folder: no TCP port was opened by PostgreSQL.
     assert!(data.join("run/.s.PGSQL.5432").exists());
     stop(server);

@@ -95,10 +95,16 @@ pub async fn fresh_database() -> PgPool {
 }
 
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
-    let mut vars: std::collections::HashMap<String, String> = [("LEADLINE_BIND", "127.0.0.1:0")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut vars: std::collections::HashMap<String, String> = [
+        ("LEADLINE_BIND", "127.0.0.1:0"),
+        (
+            "LEADLINE_MASTER_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
