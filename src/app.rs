@@ -132,6 +132,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let background = crate::scheduler::spawn(self.state.clone());
         let app = router(self.state.clone());
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
@@ -148,6 +149,7 @@ impl Application {
             r = serve => r?,
             _ = drained => tracing::warn!("in-flight requests did not finish within 30 s; stopping anyway"),
         }
+        background.abort();
         if let Some(db) = self.database {
             db.shutdown().await;
         }

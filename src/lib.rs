@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod communications;
 pub mod config;
@@ -14,7 +15,9 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod leads;
+pub mod outbox;
 pub mod pagination;
 pub mod phone;
+pub mod scheduler;
 pub mod telemetry;
 pub mod tracker;
