@@ -31,6 +31,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Seals and opens stored credentials.
     pub secrets: SecretBox,
+    /// The configured AI responder (rules by default), with its fallback.
+    pub ai: crate::ai::AiResponder,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::router())
         .merge(crate::communications::router())
         .merge(crate::tracker::routes::router())
+        .merge(crate::ai::service::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     let max_body = state.config.max_body_bytes;
@@ -102,11 +105,13 @@ impl Application {
             .master_key
             .clone()
             .ok_or_else(|| anyhow::anyhow!("LEADLINE_MASTER_KEY is not set"))?;
+        let ai = crate::ai::AiResponder::new(config.ai.clone()).map_err(|e| anyhow::anyhow!(e))?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let state = AppState {
             pool,
             config: Arc::new(config),
             secrets,
+            ai,
         };
         Ok(Self {
             listener,

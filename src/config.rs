@@ -16,6 +16,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `LEADLINE_MASTER_KEY` (validated); see `App::secret_box` for the embedded fallback.
     pub master_key: Option<crate::crypto::SecretBox>,
+    /// AI responder: provider, keys, models, timeouts (see `ai::AiConfig`).
+    pub ai: crate::ai::AiConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -73,7 +75,12 @@ impl Config {
                 name: "LEADLINE_MASTER_KEY",
                 reason: e.to_string(),
             })?;
+        let ai = crate::ai::AiConfig::from_lookup(&get).map_err(|reason| ConfigError {
+            name: "AI settings",
+            reason,
+        })?;
         Ok(Self {
+            ai,
             master_key,
             database_url,
             data_dir,

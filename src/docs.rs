@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
         (name = "health", description = "Service status"),
         (name = "leads", description = "Leads and their pipeline stage"),
         (name = "communications", description = "The one record of every touch, on every channel"),
+        (name = "ai", description = "The AI responder: company facts it uses, and previews of its replies"),
         (name = "tracker", description = "What Leadline derives from the communications: sentiment, scores, timelines, summaries, next actions"),
     )
 )]

@@ -2,6 +2,7 @@
 //! This file only wires the modules together.
 
 pub mod accounts;
+pub mod ai;
 pub mod app;
 pub mod auth;
 pub mod channels;

@@ -115,6 +115,8 @@ pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
     pub http: reqwest::Client,
+    /// The server's state, to drive background steps (outbox drain) directly.
+    pub state: leadline::app::AppState,
 }
 
 pub struct Account {
@@ -136,10 +138,12 @@ pub async fn spawn_on_pool(pool: PgPool, extra: &[(&str, &str)]) -> TestApp {
         .await
         .unwrap();
     let base = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp {
         base,
         pool,
+        state,
         http: reqwest::Client::new(),
     }
 }
