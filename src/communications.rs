@@ -195,15 +195,8 @@ pub async fn record(
     mut new: NewCommunication,
 ) -> Result<Recorded> {
     new.validate()?;
-    if let Some(pmid) = &new.provider_message_id {
-        if let Some(existing) = find_by_provider_id(&state.pool, account, new.channel, pmid).await?
-        {
-            return Ok(Recorded {
-                communication: existing,
-                duplicate: true,
-            });
-        }
-    }
+    // Duplicates are caught by the unique index below (ON CONFLICT), which rolls back
+    // any lead this attempt created: one round trip fewer for every new message.
     let at = new.timestamp.unwrap_or_else(Utc::now);
     let mut tx = state.pool.begin().await?;
     let lead_id = match &new.lead {
@@ -291,20 +284,8 @@ pub async fn record(
             duplicate: true,
         });
     };
-    // An outbound touch means the lead has been contacted.
-    sqlx::query(
-        "update leads set last_activity_at = greatest(last_activity_at, $3),
-             status = case when status = 'new' and $4 then 'contacted' else status end,
-             updated_at = now()
-         where id = $1 and account_id = $2",
-    )
-    .bind(lead_id)
-    .bind(account)
-    .bind(at)
-    .bind(new.direction == Direction::Outbound)
-    .execute(&mut *tx)
-    .await?;
-    tracker::refresh_lead_in(&mut tx, account, lead_id).await?;
+    // Same transaction: the lead's activity time, stage and score move with the touch.
+    tracker::store::refresh_after_touch(&mut tx, account, lead_id, at, new.direction).await?;
     tx.commit().await?;
     Ok(Recorded {
         communication,

@@ -49,6 +49,10 @@ pub fn sentiment_of(text: &str) -> Option<sentiment::Sentiment> {
     (!text.trim().is_empty()).then(|| sentiment::analyze(text))
 }
 
+/// The lead score reads the most recent touches only (recent behaviour is what matters,
+/// and it keeps the score's cost bounded inside the recording path).
+pub const SCORE_WINDOW: usize = 200;
+
 /// Everything the tracker knows about one lead, computed in one pass.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Insights {
@@ -75,7 +79,13 @@ pub fn analyze(
     tz_offset_minutes: i32,
     now: DateTime<Utc>,
 ) -> Insights {
-    let score = scoring::lead_score(facts, touches, now);
+    let score = if touches.len() > SCORE_WINDOW {
+        let mut recent = touches.to_vec();
+        recent.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.id.cmp(&b.id)));
+        scoring::lead_score(facts, &recent[recent.len() - SCORE_WINDOW..], now)
+    } else {
+        scoring::lead_score(facts, touches, now)
+    };
     let summary = summary::summarize(touches);
     let engagement = engagement::engagement(touches, &summary, now);
     let next_action = next_action::next_action(facts, touches, &summary, &engagement, now);

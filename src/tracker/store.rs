@@ -9,9 +9,10 @@ use crate::auth::AccountId;
 use crate::error::{ApiError, Result};
 use crate::tracker::model::{Channel, Direction, LeadFacts, LeadStatus, SentimentLabel, Touch};
 
-/// Touches the stored (list-view) insights are computed from: the most recent ones.
-/// The profile endpoint always computes over the whole history.
-pub const REFRESH_WINDOW: i64 = 2000;
+/// Touches the stored (list-view) insights are computed from: the most recent ones (the
+/// lead score itself only looks at these, see `tracker::SCORE_WINDOW`). The profile and
+/// summary endpoints compute everything else over the whole history.
+pub const REFRESH_WINDOW: i64 = super::SCORE_WINDOW as i64;
 
 #[derive(sqlx::FromRow)]
 struct FactsRow {
@@ -44,18 +45,8 @@ pub async fn load_facts(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    let facts = LeadFacts {
-        name: row.name,
-        email: row.email,
-        phone: row.phone,
-        property_address: row.property_address,
-        roof_age_years: row.roof_age_years,
-        issues: row.issues,
-        timeline: row.timeline,
-        budget: row.budget,
-        status: LeadStatus::parse(&row.status),
-    };
-    Ok((facts, utc_offset_minutes(&row.timezone)))
+    let tz = utc_offset_minutes(&row.timezone);
+    Ok((facts_of(row), tz))
 }
 
 /// Minutes east of UTC for an account time zone written `UTC`, `+02:00` or `-05:30`.
@@ -134,15 +125,116 @@ fn parse_label(s: &str) -> Option<SentimentLabel> {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct LeadTouchRow {
+    #[sqlx(flatten)]
+    facts: FactsRow,
+    id: Option<i64>,
+    timestamp: Option<DateTime<Utc>>,
+    kind: Option<String>,
+    direction: Option<String>,
+    sentiment: Option<String>,
+    sentiment_score: Option<f32>,
+    ai_generated: Option<bool>,
+    duration: Option<i32>,
+}
+
+/// Facts, time zone and the most recent `limit` touches (chronological) in one round trip.
+async fn load_lead_and_recent(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+    limit: i64,
+) -> Result<(LeadFacts, i32, Vec<Touch>)> {
+    let rows: Vec<LeadTouchRow> = sqlx::query_as(
+        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
+                l.status, a.timezone, c.id, c.\"timestamp\", c.type as kind, c.direction, c.sentiment,
+                c.sentiment_score, c.ai_generated, c.duration
+         from leads l join accounts a on a.id = l.account_id
+         left join lateral (
+             select id, \"timestamp\", type, direction, sentiment, sentiment_score, ai_generated, duration
+             from communications where lead_id = l.id
+             order by \"timestamp\" desc, id desc limit $3) c on true
+         where l.id = $1 and l.account_id = $2",
+    )
+    .bind(lead_id)
+    .bind(account)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut touches: Vec<Touch> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(Touch {
+                id: r.id?,
+                timestamp: r.timestamp?,
+                channel: r.kind.as_deref()?.parse().ok()?,
+                direction: r.direction.as_deref()?.parse().ok()?,
+                sentiment: r.sentiment.as_deref().and_then(parse_label),
+                sentiment_score: r.sentiment_score,
+                ai_generated: r.ai_generated.unwrap_or(false),
+                duration_seconds: r.duration,
+            })
+        })
+        .collect();
+    touches.reverse();
+    let row = rows.into_iter().next().ok_or(ApiError::NotFound("lead"))?;
+    let tz = utc_offset_minutes(&row.facts.timezone);
+    Ok((facts_of(row.facts), tz, touches))
+}
+
+fn facts_of(row: FactsRow) -> LeadFacts {
+    LeadFacts {
+        name: row.name,
+        email: row.email,
+        phone: row.phone,
+        property_address: row.property_address,
+        roof_age_years: row.roof_age_years,
+        issues: row.issues,
+        timeline: row.timeline,
+        budget: row.budget,
+        status: LeadStatus::parse(&row.status),
+    }
+}
+
 /// Recomputes and stores the lead's score, band, breakdown and list-view insights.
-/// Called inside the recording path's transaction and after every lead edit.
+/// Called after every lead edit.
 pub async fn refresh_lead_in(
     conn: &mut PgConnection,
     account: AccountId,
     lead_id: i64,
 ) -> Result<()> {
-    let (facts, tz) = load_facts(conn, account, lead_id).await?;
-    let touches = load_touches(conn, lead_id, Some(REFRESH_WINDOW)).await?;
+    refresh(conn, account, lead_id, None).await
+}
+
+/// The recording path's step, in its transaction: moves the lead's activity time
+/// forward, marks a `new` lead `contacted` after an outbound touch, and refreshes the
+/// score and insights, all in one update.
+pub async fn refresh_after_touch(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+    at: DateTime<Utc>,
+    direction: Direction,
+) -> Result<()> {
+    refresh(conn, account, lead_id, Some((at, direction))).await
+}
+
+async fn refresh(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+    touch: Option<(DateTime<Utc>, Direction)>,
+) -> Result<()> {
+    let (mut facts, tz, touches) =
+        load_lead_and_recent(conn, account, lead_id, REFRESH_WINDOW).await?;
+    let mut new_status = None;
+    if matches!(touch, Some((_, Direction::Outbound)))
+        && matches!(facts.status, None | Some(LeadStatus::New))
+    {
+        facts.status = Some(LeadStatus::Contacted);
+        new_status = Some("contacted");
+    }
     let now = Utc::now();
     let ins = super::analyze(&facts, &touches, tz, now);
     let insights = json!({
@@ -158,7 +250,10 @@ pub async fn refresh_lead_in(
         "most_recent_sentiment": ins.summary.most_recent_sentiment,
     });
     sqlx::query(
-        "update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6
+        "update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6,
+             status = coalesce($7, status),
+             last_activity_at = greatest(last_activity_at, coalesce($8, last_activity_at)),
+             updated_at = case when $8::timestamptz is null then updated_at else now() end
          where id = $1 and account_id = $2",
     )
     .bind(lead_id)
@@ -167,6 +262,8 @@ pub async fn refresh_lead_in(
     .bind(band_str(ins.score.band))
     .bind(serde_json::to_value(&ins.score.rules).map_err(anyhow::Error::from)?)
     .bind(insights)
+    .bind(new_status)
+    .bind(touch.map(|(at, _)| at))
     .execute(&mut *conn)
     .await?;
     Ok(())
