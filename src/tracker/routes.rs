@@ -149,7 +149,7 @@ async fn summary(
 ) -> Result<Json<tracker::summary::Summary>> {
     let mut conn = state.pool.acquire().await?;
     store::load_facts(&mut conn, account, id).await?;
-    let touches = store::load_touches(&mut conn, id, None).await?;
+    let touches = store::load_touches(&mut conn, id).await?;
     Ok(Json(tracker::summary::summarize(&touches)))
 }
 
@@ -183,7 +183,7 @@ async fn profile(
     let (facts, tz, touches) = {
         let mut conn = state.pool.acquire().await?;
         let (facts, tz) = store::load_facts(&mut conn, account, id).await?;
-        (facts, tz, store::load_touches(&mut conn, id, None).await?)
+        (facts, tz, store::load_touches(&mut conn, id).await?)
     };
     let (lead, timeline) = tokio::try_join!(
         leads::get(&state.pool, account, id),

@@ -60,60 +60,59 @@ pub fn utc_offset_minutes(tz: &str) -> i32 {
     if sign == '-' { -minutes } else { minutes }.clamp(-18 * 60, 18 * 60)
 }
 
-type TouchRow = (
-    i64,
-    DateTime<Utc>,
-    String,
-    String,
-    Option<String>,
-    Option<f32>,
-    bool,
-    Option<i32>,
-);
+/// One touch as the profile query returns it: the enumerations packed into one small
+/// integer so a 10,000-touch history decodes without a string allocation per field.
+type PackedTouch = (i64, DateTime<Utc>, i16, Option<f32>, Option<i32>);
 
-/// The lead's touches in time order; with `limit`, only the most recent `limit`.
-pub async fn load_touches(
-    conn: &mut PgConnection,
-    lead_id: i64,
-    limit: Option<i64>,
-) -> Result<Vec<Touch>> {
-    let rows: Vec<TouchRow> = sqlx::query_as(
-        "select id, \"timestamp\", type, direction, sentiment, sentiment_score, ai_generated, duration
+/// The lead's whole history in time order (profile and summary endpoints).
+pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<Touch>> {
+    let rows: Vec<PackedTouch> = sqlx::query_as(
+        "select id, \"timestamp\",
+            ((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 else 3 end)
+             + (case when direction = 'outbound' then 4 else 0 end)
+             + (case sentiment when 'positive' then 8 when 'neutral' then 16 when 'negative' then 24 else 0 end)
+             + (case when ai_generated then 32 else 0 end))::int2,
+            sentiment_score, duration
          from communications where lead_id = $1
-         order by \"timestamp\" desc, id desc limit $2",
+         order by \"timestamp\", id",
     )
     .bind(lead_id)
-    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    let mut touches: Vec<Touch> = rows
+    Ok(rows
         .into_iter()
-        .filter_map(
-            |(
-                id,
-                timestamp,
-                kind,
-                direction,
-                sentiment,
-                sentiment_score,
-                ai_generated,
-                duration,
-            )| {
-                Some(Touch {
-                    id,
-                    timestamp,
-                    channel: kind.parse::<Channel>().ok()?,
-                    direction: direction.parse::<Direction>().ok()?,
-                    sentiment: sentiment.as_deref().and_then(parse_label),
-                    sentiment_score,
-                    ai_generated,
-                    duration_seconds: duration,
-                })
-            },
-        )
-        .collect();
-    touches.reverse();
-    Ok(touches)
+        .map(|(id, timestamp, code, sentiment_score, duration)| {
+            unpack(id, timestamp, code, sentiment_score, duration)
+        })
+        .collect())
+}
+
+fn unpack(
+    id: i64,
+    timestamp: DateTime<Utc>,
+    code: i16,
+    sentiment_score: Option<f32>,
+    duration_seconds: Option<i32>,
+) -> Touch {
+    Touch {
+        id,
+        timestamp,
+        channel: Channel::ALL[(code & 3) as usize],
+        direction: if code & 4 != 0 {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
+        sentiment: match (code >> 3) & 3 {
+            1 => Some(SentimentLabel::Positive),
+            2 => Some(SentimentLabel::Neutral),
+            3 => Some(SentimentLabel::Negative),
+            _ => None,
+        },
+        sentiment_score,
+        ai_generated: code & 32 != 0,
+        duration_seconds,
+    }
 }
 
 fn parse_label(s: &str) -> Option<SentimentLabel> {
