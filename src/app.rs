@@ -44,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::leads::router())
         .merge(crate::communications::router())
         .merge(crate::tracker::routes::router())
+        .merge(crate::channels::sms::router())
+        .merge(crate::channels::calls::router())
         .merge(crate::ai::service::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);

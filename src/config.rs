@@ -18,6 +18,10 @@ pub struct Config {
     pub master_key: Option<crate::crypto::SecretBox>,
     /// AI responder: provider, keys, models, timeouts (see `ai::AiConfig`).
     pub ai: crate::ai::AiConfig,
+    /// `TELNYX_API_BASE`: Telnyx API v2 base URL (a local stand-in in tests).
+    pub telnyx_api_base: String,
+    /// `TELNYX_PUBLIC_KEY`: the account-wide webhook key (base64 Ed25519, 32 bytes).
+    pub telnyx_public_key: Option<String>,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -79,7 +83,27 @@ impl Config {
             name: "AI settings",
             reason,
         })?;
+        let telnyx_api_base = non_empty("TELNYX_API_BASE")
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| crate::channels::sms::telnyx::DEFAULT_API_BASE.into());
+        if !(telnyx_api_base.starts_with("https://") || telnyx_api_base.starts_with("http://")) {
+            return Err(ConfigError {
+                name: "TELNYX_API_BASE",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        let telnyx_public_key = non_empty("TELNYX_PUBLIC_KEY").map(|k| k.trim().to_string());
+        if let Some(k) = &telnyx_public_key {
+            if crate::channels::sms::webhook::parse_public_key(k).is_none() {
+                return Err(ConfigError {
+                    name: "TELNYX_PUBLIC_KEY",
+                    reason: "must be a base64 Ed25519 public key (32 bytes)".into(),
+                });
+            }
+        }
         Ok(Self {
+            telnyx_api_base,
+            telnyx_public_key,
             ai,
             master_key,
             database_url,
@@ -140,5 +164,9 @@ mod tests {
         assert_eq!(e.name, "LEADLINE_MASTER_KEY");
         let e = cfg(&[("LEADLINE_MAX_BODY_BYTES", "-3")]).unwrap_err();
         assert_eq!(e.name, "LEADLINE_MAX_BODY_BYTES");
+        let e = cfg(&[("TELNYX_PUBLIC_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.name, "TELNYX_PUBLIC_KEY");
+        let e = cfg(&[("TELNYX_API_BASE", "ftp://x")]).unwrap_err();
+        assert_eq!(e.name, "TELNYX_API_BASE");
     }
 }

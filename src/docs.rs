@@ -14,6 +14,8 @@ use utoipa::{Modify, OpenApi};
         (name = "leads", description = "Leads and their pipeline stage"),
         (name = "communications", description = "The one record of every touch, on every channel"),
         (name = "ai", description = "The AI responder: company facts it uses, and previews of its replies"),
+        (name = "sms", description = "Texts through Telnyx: connect, send, and the signed webhook"),
+        (name = "calls", description = "Phone calls: the call log and Telnyx call events"),
         (name = "tracker", description = "What Leadline derives from the communications: sentiment, scores, timelines, summaries, next actions"),
     )
 )]
