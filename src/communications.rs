@@ -11,12 +11,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 use crate::auth::{AccountId, AuthAccount};
-use crate::error::{ApiError, Result};
+use crate::error::{unique_violation, ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::leads::{self, clean, normalize_identity, Identity, LeadIdentity};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::phone::{normalize_email, normalize_phone};
-use crate::tracker::{self, model::Channel, model::Direction};
+use crate::tracker;
+use crate::tracker::model::{Channel, Direction, LeadFacts, Touch};
+use crate::tracker::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
 
 const COMM_COLUMNS: &str = "id, lead_id, type, direction, \"timestamp\", from_address, to_address, subject, content, \
      metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, tags, provider, \
@@ -186,8 +188,13 @@ pub struct Recorded {
 
 /// Records one communication: validates, resolves the lead (creating it when unknown),
 /// dedupes on `(account, type, provider_message_id)` (a duplicate returns the existing
-/// row and inserts nothing), computes sentiment, stores, and refreshes the lead's
-/// tracker fields, all in one transaction.
+/// row and inserts nothing), computes sentiment, stores, and refreshes the lead's score,
+/// band, stage and insights.
+///
+/// Two round trips: one read (the lead, its facts and recent touches), then one atomic
+/// write statement that inserts the communication and updates (or creates) the lead with
+/// the insights computed in between. A repeated provider id makes the write fail on the
+/// unique index as a whole, so nothing (not even a new lead) is left behind.
 #[tracing::instrument(skip_all, fields(account, channel = new.channel.as_str()))]
 pub async fn record(
     state: &AppState,
@@ -195,24 +202,17 @@ pub async fn record(
     mut new: NewCommunication,
 ) -> Result<Recorded> {
     new.validate()?;
-    // Duplicates are caught by the unique index below (ON CONFLICT), which rolls back
-    // any lead this attempt created: one round trip fewer for every new message.
+    new.tags.sort();
+    new.tags.dedup();
     let at = new.timestamp.unwrap_or_else(Utc::now);
-    let mut tx = state.pool.begin().await?;
-    let lead_id = match &new.lead {
-        LeadRef::Id(id) => {
-            let ok: bool = sqlx::query_scalar(
-                "select exists(select 1 from leads where id = $1 and account_id = $2)",
-            )
-            .bind(id)
-            .bind(account)
-            .fetch_one(&mut *tx)
-            .await?;
-            if !ok {
-                return Err(ApiError::NotFound("lead"));
-            }
-            *id
-        }
+    let text = new
+        .content
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(new.subject.as_deref());
+    let sentiment = text.and_then(tracker::sentiment_of);
+    let who = match &new.lead {
+        LeadRef::Id(_) => Identity::default(),
         LeadRef::Identity(who) => {
             let mut who = who.clone();
             if who.is_empty() {
@@ -231,66 +231,240 @@ pub async fn record(
                     "cannot identify the lead: give lead_id, a lead with an email or phone, or a valid from/to address",
                 ));
             }
-            leads::find_or_create(&mut tx, account, &who, at).await?
+            who
         }
     };
-    let text = new
-        .content
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .or(new.subject.as_deref());
-    let sentiment = text.and_then(tracker::sentiment_of);
-    new.tags.sort();
-    new.tags.dedup();
-    let inserted = sqlx::query_as::<_, Communication>(&format!(
-        "insert into communications (account_id, lead_id, type, direction, \"timestamp\", from_address, to_address,
-            subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
-            tags, provider, provider_message_id, thread_key)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-         on conflict (account_id, type, provider_message_id) do nothing
-         returning {COMM_COLUMNS}"
-    ))
-    .bind(account)
-    .bind(lead_id)
-    .bind(new.channel.as_str())
-    .bind(new.direction.as_str())
-    .bind(at)
-    .bind(&new.from_address)
-    .bind(&new.to_address)
-    .bind(&new.subject)
-    .bind(&new.content)
-    .bind(&new.metadata)
-    .bind(&new.status)
-    .bind(new.duration)
-    .bind(&new.attachments)
-    .bind(new.ai_generated)
-    .bind(sentiment.map(|s| s.label.as_str()))
-    .bind(sentiment.map(|s| s.score))
-    .bind(&new.tags)
-    .bind(&new.provider)
-    .bind(&new.provider_message_id)
-    .bind(&new.thread_key)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(communication) = inserted else {
-        // Lost a race with the same provider message: undo any lead we created.
-        tx.rollback().await?;
-        let pmid = new.provider_message_id.as_deref().unwrap_or_default();
-        let existing = find_by_provider_id(&state.pool, account, new.channel, pmid)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("conflicting communication vanished"))?;
-        return Ok(Recorded {
-            communication: existing,
-            duplicate: true,
-        });
+    let key = match &new.lead {
+        LeadRef::Id(id) => LeadKey::Id(*id),
+        LeadRef::Identity(_) => LeadKey::Contact {
+            email: who.email.as_deref(),
+            phone: who.phone.as_deref(),
+        },
     };
-    // Same transaction: the lead's activity time, stage and score move with the touch.
-    tracker::store::refresh_after_touch(&mut tx, account, lead_id, at, new.direction).await?;
-    tx.commit().await?;
-    Ok(Recorded {
-        communication,
-        duplicate: false,
-    })
+    let touch = Touch {
+        // Sorts after every stored touch of the same instant.
+        id: i64::MAX,
+        timestamp: at,
+        channel: new.channel,
+        direction: new.direction,
+        sentiment: sentiment.map(|s| s.label),
+        sentiment_score: sentiment.map(|s| s.score),
+        ai_generated: new.ai_generated,
+        duration_seconds: new.duration,
+    };
+    let outbound = new.direction == Direction::Outbound;
+    // A new lead's identity can be created concurrently by another request: re-read and retry.
+    for _ in 0..3 {
+        let snap = store::snapshot(&state.pool, account, key, REFRESH_WINDOW - 1).await?;
+        let written = match snap {
+            None if matches!(key, LeadKey::Id(_)) => return Err(ApiError::NotFound("lead")),
+            None => {
+                let mut facts = LeadFacts {
+                    name: who.name.clone(),
+                    email: who.email.clone(),
+                    phone: who.phone.clone(),
+                    property_address: who.property_address.clone(),
+                    ..LeadFacts::default()
+                };
+                let stored = store::compute(
+                    &mut facts,
+                    std::slice::from_ref(&touch),
+                    0,
+                    Utc::now(),
+                    outbound,
+                );
+                write_with_new_lead(state, account, &new, at, sentiment, &who, &stored).await
+            }
+            Some(mut snap) => {
+                snap.touches.push(touch.clone());
+                let stored = store::compute(
+                    &mut snap.facts,
+                    &snap.touches,
+                    snap.tz_offset_minutes,
+                    Utc::now(),
+                    outbound,
+                );
+                write_for_lead(
+                    state,
+                    account,
+                    snap.lead_id,
+                    &new,
+                    at,
+                    sentiment,
+                    &who,
+                    &stored,
+                )
+                .await
+            }
+        };
+        match written {
+            Ok(Some(communication)) => {
+                return Ok(Recorded {
+                    communication,
+                    duplicate: false,
+                })
+            }
+            Ok(None) => continue,
+            Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
+                let pmid = new.provider_message_id.as_deref().unwrap_or_default();
+                let existing = find_by_provider_id(&state.pool, account, new.channel, pmid)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("conflicting communication vanished"))?;
+                return Ok(Recorded {
+                    communication: existing,
+                    duplicate: true,
+                });
+            }
+            Err(e)
+                if matches!(
+                    unique_violation(&e),
+                    Some("leads_account_email" | "leads_account_phone")
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(
+        "identity_race",
+        "the lead was being changed concurrently; retry".into(),
+    ))
+}
+
+/// Columns of an inserted communication, bound from `$first` on (20 parameters).
+fn insert_values(first: usize) -> String {
+    (first..first + 20)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\", from_address, to_address, \
+     subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
+     tags, provider, provider_message_id, thread_key";
+
+fn bind_communication<'q>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments>,
+    account: AccountId,
+    lead_id: Option<i64>,
+    new: &'q NewCommunication,
+    at: DateTime<Utc>,
+    sentiment: Option<tracker::sentiment::Sentiment>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments> {
+    q.bind(account)
+        .bind(lead_id)
+        .bind(new.channel.as_str())
+        .bind(new.direction.as_str())
+        .bind(at)
+        .bind(&new.from_address)
+        .bind(&new.to_address)
+        .bind(&new.subject)
+        .bind(&new.content)
+        .bind(&new.metadata)
+        .bind(&new.status)
+        .bind(new.duration)
+        .bind(&new.attachments)
+        .bind(new.ai_generated)
+        .bind(sentiment.map(|s| s.label.as_str()))
+        .bind(sentiment.map(|s| s.score))
+        .bind(&new.tags)
+        .bind(&new.provider)
+        .bind(&new.provider_message_id)
+        .bind(&new.thread_key)
+}
+
+/// Inserts the communication and updates its (existing) lead in one statement. Fills
+/// identity fields the lead lacks, never taking an email/phone another lead has.
+#[allow(clippy::too_many_arguments)]
+async fn write_for_lead(
+    state: &AppState,
+    account: AccountId,
+    lead_id: i64,
+    new: &NewCommunication,
+    at: DateTime<Utc>,
+    sentiment: Option<tracker::sentiment::Sentiment>,
+    who: &Identity,
+    s: &StoredInsights,
+) -> Result<Option<Communication>, sqlx::Error> {
+    let sql = format!(
+        "with ins as (
+            insert into communications ({INSERT_COLUMNS}) values ({values}) returning {COMM_COLUMNS}
+         ), upd as (
+            update leads set score = $21, score_band = $22, score_breakdown = $23, insights = $24,
+                status = coalesce($25, status),
+                last_activity_at = greatest(last_activity_at, $5),
+                name = coalesce(name, $26),
+                property_address = coalesce(property_address, $27),
+                email = coalesce(email, case when exists (select 1 from leads o where o.account_id = $1 and o.email = $28) then null else $28 end),
+                phone = coalesce(phone, case when exists (select 1 from leads o where o.account_id = $1 and o.phone = $29) then null else $29 end),
+                updated_at = now()
+            where id = $2 and account_id = $1
+         )
+         select * from ins",
+        values = insert_values(1)
+    );
+    bind_communication(
+        sqlx::query_as::<_, Communication>(&sql),
+        account,
+        Some(lead_id),
+        new,
+        at,
+        sentiment,
+    )
+    .bind(s.score)
+    .bind(s.band)
+    .bind(&s.breakdown)
+    .bind(&s.insights)
+    .bind(s.new_status)
+    .bind(&who.name)
+    .bind(&who.property_address)
+    .bind(&who.email)
+    .bind(&who.phone)
+    .fetch_optional(&state.pool)
+    .await
+}
+
+/// Creates the lead and inserts its first communication in one statement. `None` when
+/// the identity was created concurrently (the caller re-reads and retries).
+async fn write_with_new_lead(
+    state: &AppState,
+    account: AccountId,
+    new: &NewCommunication,
+    at: DateTime<Utc>,
+    sentiment: Option<tracker::sentiment::Sentiment>,
+    who: &Identity,
+    s: &StoredInsights,
+) -> Result<Option<Communication>, sqlx::Error> {
+    let values = insert_values(1).replacen("$2", "nl.id", 1);
+    let sql = format!(
+        "with nl as (
+            insert into leads (account_id, name, email, phone, property_address, last_activity_at,
+                               score, score_band, score_breakdown, insights, status)
+            values ($1, $26, $28, $29, $27, $5, $21, $22, $23, $24, coalesce($25, 'new'))
+            on conflict do nothing returning id
+         )
+         insert into communications ({INSERT_COLUMNS}) select {values} from nl returning {COMM_COLUMNS}"
+    );
+    bind_communication(
+        sqlx::query_as::<_, Communication>(&sql),
+        account,
+        None,
+        new,
+        at,
+        sentiment,
+    )
+    .bind(s.score)
+    .bind(s.band)
+    .bind(&s.breakdown)
+    .bind(&s.insights)
+    .bind(s.new_status)
+    .bind(&who.name)
+    .bind(&who.property_address)
+    .bind(&who.email)
+    .bind(&who.phone)
+    .fetch_optional(&state.pool)
+    .await
 }
 
 pub async fn find_by_provider_id(

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -121,101 +120,6 @@ pub(crate) fn bounded(v: Option<String>, field: &str, max: usize) -> Result<Opti
         ))),
         other => Ok(other),
     }
-}
-
-/// id, name, email, phone, property_address of a matched lead.
-type KnownLead = (
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// Finds the account's lead with this email or phone (email wins when they point at
-/// different leads), fills in fields it lacks, or creates it. Safe under concurrency:
-/// a racing insert of the same identity is detected and the winner's row is used.
-pub async fn find_or_create(
-    conn: &mut PgConnection,
-    account: AccountId,
-    who: &Identity,
-    activity_at: DateTime<Utc>,
-) -> Result<i64> {
-    if who.is_empty() {
-        return Err(ApiError::invalid(
-            "cannot identify the lead: give lead_id, or a lead email or phone",
-        ));
-    }
-    for _ in 0..3 {
-        let found: Option<KnownLead> = sqlx::query_as(
-            "select id, name, email, phone, property_address from leads
-             where account_id = $1 and (email = $2 or phone = $3)
-             order by (email is not distinct from $2) desc, id limit 1",
-        )
-        .bind(account)
-        .bind(&who.email)
-        .bind(&who.phone)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some((id, name, email, phone, address)) = found {
-            let fill =
-                |have: &Option<String>, new: &Option<String>| have.is_none() && new.is_some();
-            if fill(&name, &who.name)
-                || fill(&email, &who.email)
-                || fill(&phone, &who.phone)
-                || fill(&address, &who.property_address)
-            {
-                fill_missing(conn, account, id, who).await?;
-            }
-            return Ok(id);
-        }
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "insert into leads (account_id, name, email, phone, property_address, last_activity_at)
-             values ($1, $2, $3, $4, $5, $6) on conflict do nothing returning id",
-        )
-        .bind(account)
-        .bind(&who.name)
-        .bind(&who.email)
-        .bind(&who.phone)
-        .bind(&who.property_address)
-        .bind(activity_at)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(id) = inserted {
-            return Ok(id);
-        }
-    }
-    Err(ApiError::Conflict(
-        "identity_race",
-        "the lead was being changed concurrently; retry".into(),
-    ))
-}
-
-/// Fills only empty fields; an email/phone already used by another lead is left off rather than stolen.
-async fn fill_missing(
-    conn: &mut PgConnection,
-    account: AccountId,
-    id: i64,
-    who: &Identity,
-) -> Result<()> {
-    sqlx::query(
-        "update leads set
-            name = coalesce(name, $3),
-            property_address = coalesce(property_address, $6),
-            email = coalesce(email, case when exists (select 1 from leads o where o.account_id = $1 and o.email = $4) then null else $4 end),
-            phone = coalesce(phone, case when exists (select 1 from leads o where o.account_id = $1 and o.phone = $5) then null else $5 end),
-            updated_at = now()
-         where id = $2 and account_id = $1",
-    )
-    .bind(account)
-    .bind(id)
-    .bind(&who.name)
-    .bind(&who.email)
-    .bind(&who.phone)
-    .bind(&who.property_address)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The lead if it belongs to the account; another account's lead is "not found".

@@ -64,18 +64,18 @@ pub fn utc_offset_minutes(tz: &str) -> i32 {
 /// integer so a 10,000-touch history decodes without a string allocation per field.
 type PackedTouch = (i64, DateTime<Utc>, i16, Option<f32>, Option<i32>);
 
+/// SQL packing a touch's enumerations into one small integer (decoded by `unpack`).
+const PACKED_CODE: &str = "((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 else 3 end)
+     + (case when direction = 'outbound' then 4 else 0 end)
+     + (case sentiment when 'positive' then 8 when 'neutral' then 16 when 'negative' then 24 else 0 end)
+     + (case when ai_generated then 32 else 0 end))::int2";
+
 /// The lead's whole history in time order (profile and summary endpoints).
 pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<Touch>> {
-    let rows: Vec<PackedTouch> = sqlx::query_as(
-        "select id, \"timestamp\",
-            ((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 else 3 end)
-             + (case when direction = 'outbound' then 4 else 0 end)
-             + (case sentiment when 'positive' then 8 when 'neutral' then 16 when 'negative' then 24 else 0 end)
-             + (case when ai_generated then 32 else 0 end))::int2,
-            sentiment_score, duration
-         from communications where lead_id = $1
-         order by \"timestamp\", id",
-    )
+    let rows: Vec<PackedTouch> = sqlx::query_as(&format!(
+        "select id, \"timestamp\", {PACKED_CODE}, sentiment_score, duration
+             from communications where lead_id = $1 order by \"timestamp\", id"
+    ))
     .bind(lead_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -115,71 +115,91 @@ fn unpack(
     }
 }
 
-fn parse_label(s: &str) -> Option<SentimentLabel> {
-    match s {
-        "positive" => Some(SentimentLabel::Positive),
-        "neutral" => Some(SentimentLabel::Neutral),
-        "negative" => Some(SentimentLabel::Negative),
-        _ => None,
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct LeadTouchRow {
+    lead_id: i64,
     #[sqlx(flatten)]
     facts: FactsRow,
     id: Option<i64>,
     timestamp: Option<DateTime<Utc>>,
-    kind: Option<String>,
-    direction: Option<String>,
-    sentiment: Option<String>,
+    code: Option<i16>,
     sentiment_score: Option<f32>,
-    ai_generated: Option<bool>,
     duration: Option<i32>,
 }
 
-/// Facts, time zone and the most recent `limit` touches (chronological) in one round trip.
-async fn load_lead_and_recent(
-    conn: &mut PgConnection,
+/// Which lead: by id, or by normalized email / E.164 phone (email wins when both match).
+#[derive(Debug, Clone, Copy)]
+pub enum LeadKey<'a> {
+    Id(i64),
+    Contact {
+        email: Option<&'a str>,
+        phone: Option<&'a str>,
+    },
+}
+
+/// What the recording path reads before it writes: the lead, its facts, the account's
+/// UTC offset and its most recent touches (chronological), in one round trip.
+#[derive(Debug, Clone)]
+pub struct LeadSnapshot {
+    pub lead_id: i64,
+    pub facts: LeadFacts,
+    pub tz_offset_minutes: i32,
+    pub touches: Vec<Touch>,
+}
+
+pub async fn snapshot<'c, E>(
+    exec: E,
     account: AccountId,
-    lead_id: i64,
+    key: LeadKey<'_>,
     limit: i64,
-) -> Result<(LeadFacts, i32, Vec<Touch>)> {
+) -> Result<Option<LeadSnapshot>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let (id, email, phone) = match key {
+        LeadKey::Id(id) => (Some(id), None, None),
+        LeadKey::Contact { email, phone } => (None, email, phone),
+    };
     let rows: Vec<LeadTouchRow> = sqlx::query_as(
-        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
-                l.status, a.timezone, c.id, c.\"timestamp\", c.type as kind, c.direction, c.sentiment,
-                c.sentiment_score, c.ai_generated, c.duration
-         from leads l join accounts a on a.id = l.account_id
+        "select l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
+                l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
+         from (select * from leads
+               where account_id = $1 and (id = $2 or email = $3 or phone = $4)
+               order by (email is not distinct from $3) desc, id limit 1) l
+         join accounts a on a.id = l.account_id
          left join lateral (
-             select id, \"timestamp\", type, direction, sentiment, sentiment_score, ai_generated, duration
+             select id, \"timestamp\", sentiment_score, duration, (PACKED) as code
              from communications where lead_id = l.id
-             order by \"timestamp\" desc, id desc limit $3) c on true
-         where l.id = $1 and l.account_id = $2",
+             order by \"timestamp\" desc, id desc limit $5) c on true"
+            .replace("PACKED", PACKED_CODE)
+            .as_str(),
     )
-    .bind(lead_id)
     .bind(account)
+    .bind(id)
+    .bind(email)
+    .bind(phone)
     .bind(limit)
-    .fetch_all(&mut *conn)
+    .fetch_all(exec)
     .await?;
     let mut touches: Vec<Touch> = rows
         .iter()
         .filter_map(|r| {
-            Some(Touch {
-                id: r.id?,
-                timestamp: r.timestamp?,
-                channel: r.kind.as_deref()?.parse().ok()?,
-                direction: r.direction.as_deref()?.parse().ok()?,
-                sentiment: r.sentiment.as_deref().and_then(parse_label),
-                sentiment_score: r.sentiment_score,
-                ai_generated: r.ai_generated.unwrap_or(false),
-                duration_seconds: r.duration,
-            })
+            Some(unpack(
+                r.id?,
+                r.timestamp?,
+                r.code?,
+                r.sentiment_score,
+                r.duration,
+            ))
         })
         .collect();
     touches.reverse();
-    let row = rows.into_iter().next().ok_or(ApiError::NotFound("lead"))?;
-    let tz = utc_offset_minutes(&row.facts.timezone);
-    Ok((facts_of(row.facts), tz, touches))
+    Ok(rows.into_iter().next().map(|row| LeadSnapshot {
+        lead_id: row.lead_id,
+        tz_offset_minutes: utc_offset_minutes(&row.facts.timezone),
+        facts: facts_of(row.facts),
+        touches,
+    }))
 }
 
 fn facts_of(row: FactsRow) -> LeadFacts {
@@ -196,75 +216,78 @@ fn facts_of(row: FactsRow) -> LeadFacts {
     }
 }
 
+/// What is stored on the lead row after a change: score, band, breakdown, list-view
+/// insights, and the new pipeline stage when the change moved it.
+#[derive(Debug)]
+pub struct StoredInsights {
+    pub score: i32,
+    pub band: &'static str,
+    pub breakdown: serde_json::Value,
+    pub insights: serde_json::Value,
+    pub new_status: Option<&'static str>,
+}
+
+/// Computes what is stored on the lead. An outbound `touch` moves a `new` lead to `contacted`.
+pub fn compute(
+    facts: &mut LeadFacts,
+    touches: &[Touch],
+    tz: i32,
+    now: DateTime<Utc>,
+    outbound_touch: bool,
+) -> StoredInsights {
+    let mut new_status = None;
+    if outbound_touch && matches!(facts.status, None | Some(LeadStatus::New)) {
+        facts.status = Some(LeadStatus::Contacted);
+        new_status = Some("contacted");
+    }
+    let ins = super::analyze(facts, touches, tz, now);
+    StoredInsights {
+        score: ins.score.score,
+        band: band_str(ins.score.band),
+        breakdown: serde_json::to_value(&ins.score.rules).unwrap_or_default(),
+        insights: json!({
+            "computed_at": now,
+            "engagement": {
+                "level": ins.engagement.level,
+                "preferred_channel": ins.engagement.preferred_channel,
+                "patterns": ins.engagement.patterns,
+            },
+            "next_action": ins.next_action,
+            "completeness": ins.enrichment.completeness,
+            "conversion_probability": ins.enrichment.conversion_probability,
+            "most_recent_sentiment": ins.summary.most_recent_sentiment,
+        }),
+        new_status,
+    }
+}
+
 /// Recomputes and stores the lead's score, band, breakdown and list-view insights.
-/// Called after every lead edit.
+/// Called after every lead edit (the recording path does the same in its own write).
 pub async fn refresh_lead_in(
     conn: &mut PgConnection,
     account: AccountId,
     lead_id: i64,
 ) -> Result<()> {
-    refresh(conn, account, lead_id, None).await
-}
-
-/// The recording path's step, in its transaction: moves the lead's activity time
-/// forward, marks a `new` lead `contacted` after an outbound touch, and refreshes the
-/// score and insights, all in one update.
-pub async fn refresh_after_touch(
-    conn: &mut PgConnection,
-    account: AccountId,
-    lead_id: i64,
-    at: DateTime<Utc>,
-    direction: Direction,
-) -> Result<()> {
-    refresh(conn, account, lead_id, Some((at, direction))).await
-}
-
-async fn refresh(
-    conn: &mut PgConnection,
-    account: AccountId,
-    lead_id: i64,
-    touch: Option<(DateTime<Utc>, Direction)>,
-) -> Result<()> {
-    let (mut facts, tz, touches) =
-        load_lead_and_recent(conn, account, lead_id, REFRESH_WINDOW).await?;
-    let mut new_status = None;
-    if matches!(touch, Some((_, Direction::Outbound)))
-        && matches!(facts.status, None | Some(LeadStatus::New))
-    {
-        facts.status = Some(LeadStatus::Contacted);
-        new_status = Some("contacted");
-    }
-    let now = Utc::now();
-    let ins = super::analyze(&facts, &touches, tz, now);
-    let insights = json!({
-        "computed_at": now,
-        "engagement": {
-            "level": ins.engagement.level,
-            "preferred_channel": ins.engagement.preferred_channel,
-            "patterns": ins.engagement.patterns,
-        },
-        "next_action": ins.next_action,
-        "completeness": ins.enrichment.completeness,
-        "conversion_probability": ins.enrichment.conversion_probability,
-        "most_recent_sentiment": ins.summary.most_recent_sentiment,
-    });
-    sqlx::query(
-        "update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6,
-             status = coalesce($7, status),
-             last_activity_at = greatest(last_activity_at, coalesce($8, last_activity_at)),
-             updated_at = case when $8::timestamptz is null then updated_at else now() end
-         where id = $1 and account_id = $2",
-    )
-    .bind(lead_id)
-    .bind(account)
-    .bind(ins.score.score)
-    .bind(band_str(ins.score.band))
-    .bind(serde_json::to_value(&ins.score.rules).map_err(anyhow::Error::from)?)
-    .bind(insights)
-    .bind(new_status)
-    .bind(touch.map(|(at, _)| at))
-    .execute(&mut *conn)
-    .await?;
+    let snap = snapshot(&mut *conn, account, LeadKey::Id(lead_id), REFRESH_WINDOW)
+        .await?
+        .ok_or(ApiError::NotFound("lead"))?;
+    let mut facts = snap.facts;
+    let s = compute(
+        &mut facts,
+        &snap.touches,
+        snap.tz_offset_minutes,
+        Utc::now(),
+        false,
+    );
+    sqlx::query("update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6 where id = $1 and account_id = $2")
+        .bind(lead_id)
+        .bind(account)
+        .bind(s.score)
+        .bind(s.band)
+        .bind(s.breakdown)
+        .bind(s.insights)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
