@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tracker::routes::router())
         .merge(crate::channels::sms::router())
         .merge(crate::channels::calls::router())
+        .merge(crate::channels::email::router())
         .merge(crate::ai::service::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);

@@ -22,6 +22,8 @@ pub struct Config {
     pub telnyx_api_base: String,
     /// `TELNYX_PUBLIC_KEY`: the account-wide webhook key (base64 Ed25519, 32 bytes).
     pub telnyx_public_key: Option<String>,
+    /// Email channel settings (sync cron, auto-reply cooldown, Mailgun key, insecure mail).
+    pub email: crate::channels::email::EmailConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -101,7 +103,14 @@ impl Config {
                 });
             }
         }
+        let email = crate::channels::email::EmailConfig::from_lookup(&get).map_err(|reason| {
+            ConfigError {
+                name: "email settings",
+                reason,
+            }
+        })?;
         Ok(Self {
+            email,
             telnyx_api_base,
             telnyx_public_key,
             ai,

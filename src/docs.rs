@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "communications", description = "The one record of every touch, on every channel"),
         (name = "ai", description = "The AI responder: company facts it uses, and previews of its replies"),
         (name = "sms", description = "Texts through Telnyx: connect, send, and the signed webhook"),
+        (name = "email", description = "Email: connect a mailbox (IMAP + SMTP), sync, send, inbound webhooks, auto-replies"),
         (name = "calls", description = "Phone calls: the call log and Telnyx call events"),
         (name = "tracker", description = "What Leadline derives from the communications: sentiment, scores, timelines, summaries, next actions"),
     )

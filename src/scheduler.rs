@@ -29,6 +29,7 @@ pub async fn drain_outbox_once(state: &AppState) -> Result<usize> {
 
 /// Runs the outbox drain every second until the process stops.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    crate::channels::email::sync::spawn_cron(state.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -2,6 +2,7 @@
 //! `communications::record`, and performs the outbound work the outbox hands it.
 
 pub mod calls;
+pub mod email;
 pub mod sms;
 
 use crate::app::AppState;
@@ -12,6 +13,7 @@ use crate::outbox::{OutboxItem, Outcome};
 pub async fn deliver(state: &AppState, item: &OutboxItem) -> Outcome {
     match item.kind.as_str() {
         "sms" => sms::deliver(state, item).await,
+        email::OUTBOX_KIND => email::deliver(state, item).await,
         other => Outcome::Failed {
             error: format!("no channel handles outbox items of kind {other:?}"),
         },

@@ -1,0 +1,1197 @@
+//! Email through HTTP against real servers on loopback: Dovecot for IMAP (messages
+//! appended with IMAP APPEND), aiosmtpd for SMTP (the bytes it received are read back),
+//! the Mailgun and SendGrid webhooks, and automatic replies.
+
+mod common;
+#[path = "mail_support/mod.rs"]
+mod mail_support;
+
+use common::{spawn_app_with, Resp, TestApp};
+use mail_support::{append, append_dated, cutting_proxy, servers, Multipart, PASSWORD};
+use serde_json::{json, Value};
+
+const MAILGUN_KEY: &str = "key-test-mailgun-signing";
+
+struct Setup {
+    app: TestApp,
+    key: String,
+    user: String,
+    email: String,
+}
+
+async fn setup_with(env: &[(&str, &str)], connect_extra: Value) -> Setup {
+    let mut vars = vec![("MAILGUN_WEBHOOK_SIGNING_KEY", MAILGUN_KEY)];
+    vars.extend_from_slice(env);
+    let app = spawn_app_with(&vars).await;
+    let a = app.account("Acme Roofing").await;
+    let user = servers().new_user();
+    let email = format!("{user}@acme.test");
+    let r = connect(&app, &a.key, &user, PASSWORD, connect_extra).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    Setup {
+        app,
+        key: a.key,
+        user,
+        email,
+    }
+}
+
+fn settings(user: &str, password: &str, extra: Value) -> Value {
+    let s = servers();
+    let mut body = json!({
+        "email": format!("{user}@acme.test"),
+        "username": user,
+        "password": password,
+        "imap_server": "127.0.0.1",
+        "imap_port": s.imap_port,
+        "imap_security": "none",
+        "smtp_server": "127.0.0.1",
+        "smtp_port": s.smtp_port,
+        "smtp_security": "none",
+        "folders": ["INBOX", "Sent"],
+        "auto_respond": false,
+    });
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    body
+}
+
+async fn connect(app: &TestApp, key: &str, user: &str, password: &str, extra: Value) -> Resp {
+    app.post(
+        key,
+        "/api/integrations/email/connect",
+        settings(user, password, extra),
+    )
+    .await
+}
+
+async fn sync(s: &Setup) -> Resp {
+    s.app
+        .post(&s.key, "/api/integrations/email/sync", json!({}))
+        .await
+}
+
+fn imap_of(s: &Setup) -> leadline::channels::email::imap::ImapSettings {
+    servers().imap(&s.user, PASSWORD)
+}
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+/// A plain message.
+fn plain(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: &str,
+    extra_headers: &str,
+    body: &str,
+) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}>\r\n{extra_headers}\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        date = chrono::Utc::now().to_rfc2822()
+    )
+    .into_bytes()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Row {
+    lead_id: i64,
+    direction: String,
+    subject: Option<String>,
+    content: Option<String>,
+    metadata: Value,
+    attachments: Value,
+    tags: Vec<String>,
+    provider_message_id: Option<String>,
+    thread_key: Option<String>,
+    ai_generated: bool,
+    from_address: Option<String>,
+}
+
+async fn row(app: &TestApp, pmid: &str) -> Row {
+    sqlx::query_as::<_, Row>(
+        "select lead_id, direction, subject, content, metadata, attachments, tags, provider_message_id, thread_key,
+                ai_generated, from_address
+         from communications where type = 'email' and provider_message_id = $1",
+    )
+    .bind(pmid)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap_or_else(|e| panic!("no communication {pmid}: {e}"))
+}
+
+#[tokio::test]
+async fn imap_sync_stores_messages_threads_and_leads_then_only_new_ones() {
+    let s = setup_with(&[], json!({"backfill_days": 30})).await;
+    let me = s.email.clone();
+    let imap = imap_of(&s);
+    let first = plain(
+        "\"Dana Lee\" <Dana@Lead.test>",
+        &me,
+        "Roof leak after the storm",
+        "t1@lead.test",
+        "",
+        "Hi, our roof is leaking in the kitchen. Can you come this week?",
+    );
+    let multipart = format!(
+        "From: Bob <bob@lead.test>\r\nTo: {me}\r\nSubject: Photos of the damage\r\nDate: {date}\r\nMessage-ID: <p1@lead.test>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"OUTER\"\r\n\r\n--OUTER\r\n\
+Content-Type: multipart/alternative; boundary=\"ALT\"\r\n\r\n--ALT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+See the attached photo of the shingles.\r\n--ALT\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>See the <b>attached</b> photo</p>\r\n--ALT--\r\n\
+--OUTER\r\nContent-Type: image/png; name=\"shingles.png\"\r\nContent-Disposition: attachment; filename=\"shingles.png\"\r\n\
+Content-ID: <img1@lead.test>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgpmYWtlIHBuZw==\r\n--OUTER--\r\n",
+        date = chrono::Utc::now().to_rfc2822()
+    )
+    .into_bytes();
+    let mut latin1 = format!(
+        "From: =?ISO-8859-1?Q?Ren=E9_Dupr=E9?= <rene@lead.test>\r\nTo: {me}\r\nSubject: =?ISO-8859-1?Q?Toit_ab=EEm=E9?=\r\n\
+Date: {date}\r\nMessage-ID: <l1@lead.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n",
+        date = chrono::Utc::now().to_rfc2822()
+    )
+    .into_bytes();
+    latin1.extend_from_slice(b"Le toit est ab\xeem\xe9 depuis la temp\xeate.\r\n");
+    let reply = plain(
+        "Dana Lee <dana@lead.test>",
+        &me,
+        "Re: Roof leak after the storm",
+        "t3@lead.test",
+        "In-Reply-To: <r1@acme.test>\r\nReferences: <t1@lead.test> <r1@acme.test>\r\n",
+        "Thursday at 9 works for us, thanks!\r\n\r\nOn Tue, Acme wrote:\r\n> We can come Thursday morning.\r\n",
+    );
+    let malformed = b"Subject: =?bogus?Q?broken\r\nDate: sometime soon\r\nContent-Type: multipart/mixed; boundary=\"nope\"\r\n\r\n--wrong\r\ngarbage \xff\xfe\r\n".to_vec();
+    append(
+        &imap,
+        "INBOX",
+        &[first, multipart, latin1, reply, malformed],
+    )
+    .await;
+    let sent = plain(
+        &me,
+        "Dana Lee <dana@lead.test>",
+        "Re: Roof leak after the storm",
+        "r1@acme.test",
+        "In-Reply-To: <t1@lead.test>\r\nReferences: <t1@lead.test>\r\n",
+        "We can come Thursday morning.",
+    );
+    append(&imap, "Sent", &[sent]).await;
+    // Older than the backfill window: not synced.
+    let old = plain(
+        "old@lead.test",
+        &me,
+        "Old",
+        "old@lead.test",
+        "",
+        "from last year",
+    );
+    append_dated(&imap, "INBOX", &[old], Some("01-Jan-2025 10:00:00 +0000")).await;
+
+    let r = sync(&s).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body, json!({"fetched": 6, "stored": 6, "duplicates": 0}));
+
+    let app = &s.app;
+    let dana = row(app, "t1@lead.test").await;
+    assert_eq!(dana.direction, "inbound");
+    assert_eq!(dana.thread_key.as_deref(), Some("t1@lead.test"));
+    let sent = row(app, "r1@acme.test").await;
+    assert_eq!(sent.direction, "outbound");
+    assert_eq!(
+        sent.lead_id, dana.lead_id,
+        "the sent reply joins Dana's lead"
+    );
+    assert_eq!(sent.thread_key.as_deref(), Some("t1@lead.test"));
+    let reply = row(app, "t3@lead.test").await;
+    assert_eq!(reply.lead_id, dana.lead_id);
+    assert_eq!(reply.thread_key.as_deref(), Some("t1@lead.test"));
+    assert_eq!(
+        reply.content.as_deref(),
+        Some("Thursday at 9 works for us, thanks!")
+    );
+    assert!(reply.metadata["email"]["body_text"]
+        .as_str()
+        .unwrap()
+        .contains("We can come Thursday morning."));
+    assert_eq!(
+        reply.metadata["email"]["references"],
+        json!(["t1@lead.test", "r1@acme.test"])
+    );
+
+    let photo = row(app, "p1@lead.test").await;
+    assert_eq!(
+        photo.content.as_deref(),
+        Some("See the attached photo of the shingles.")
+    );
+    assert_eq!(photo.attachments.as_array().unwrap().len(), 1);
+    let a = &photo.attachments[0];
+    assert_eq!(a["filename"], "shingles.png");
+    assert_eq!(a["content_type"], "image/png");
+    assert_eq!(a["content_id"], "img1@lead.test");
+    assert_eq!(a["size"], 16);
+    let stored: Vec<u8> =
+        sqlx::query_scalar("select content from attachments where encode(sha256, 'hex') = $1")
+            .bind(a["sha256"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(&stored[..8], b"\x89PNG\r\n\x1a\n");
+
+    let rene = row(app, "l1@lead.test").await;
+    assert_eq!(rene.subject.as_deref(), Some("Toit abîmé"));
+    assert_eq!(
+        rene.content.as_deref(),
+        Some("Le toit est abîmé depuis la tempête.")
+    );
+    let rene_name: Option<String> = sqlx::query_scalar("select name from leads where id = $1")
+        .bind(rene.lead_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rene_name.as_deref(), Some("René Dupré"));
+
+    let broken: Row = sqlx::query_as(
+        "select lead_id, direction, subject, content, metadata, attachments, tags, provider_message_id, thread_key,
+                ai_generated, from_address
+         from communications where type = 'email' and 'parse_error' = any(tags)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the malformed message is stored");
+    assert!(!broken.metadata["parse_errors"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(broken.provider_message_id.unwrap().ends_with("@INBOX"));
+    assert_eq!(broken.tags, vec!["parse_error"]);
+
+    let leads: Vec<String> =
+        sqlx::query_scalar("select email from leads where email is not null order by email")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(leads.contains(&"dana@lead.test".to_string()));
+    assert!(leads.contains(&"bob@lead.test".to_string()));
+    assert!(leads.contains(&"rene@lead.test".to_string()));
+    assert!(!leads.contains(&"old@lead.test".to_string()));
+
+    let inbox = app
+        .get(&s.key, "/api/integrations/email/inbox?limit=10")
+        .await;
+    assert_eq!(inbox.status, 200, "{:?}", inbox.body);
+    let threads = inbox.body["threads"].as_array().unwrap();
+    let t1 = threads
+        .iter()
+        .find(|t| t["thread_key"] == "t1@lead.test")
+        .expect("Dana's thread");
+    assert_eq!(t1["count"], 3);
+    assert_eq!(t1["subject"], "Roof leak after the storm");
+    assert_eq!(t1["lead_email"], "dana@lead.test");
+    assert_eq!(threads.len(), 4);
+
+    let st = app.get(&s.key, "/api/integrations/email/status").await;
+    assert_eq!(st.body["connected"], true);
+    assert_eq!(st.body["messages_synced"], 6);
+    assert_eq!(st.body["folders"][0]["folder"], "INBOX");
+    assert_eq!(st.body["folders"][0]["last_uid"], 6);
+    assert_eq!(st.body["folders"][1]["last_uid"], 1);
+    assert!(st.body["last_sync"].is_string());
+    assert!(st.body["next_sync"].is_string());
+    assert!(!st.body.to_string().contains(PASSWORD));
+
+    // Again: nothing new.
+    let r = sync(&s).await;
+    assert_eq!(r.body, json!({"fetched": 0, "stored": 0, "duplicates": 0}));
+    // More mail: only the new ones.
+    let more: Vec<Vec<u8>> = (0..2)
+        .map(|n| {
+            plain(
+                "dana@lead.test",
+                &me,
+                "One more thing",
+                &format!("m{n}@lead.test"),
+                "",
+                "Also the gutter.",
+            )
+        })
+        .collect();
+    append(&imap, "INBOX", &more).await;
+    let r = sync(&s).await;
+    assert_eq!(r.body, json!({"fetched": 2, "stored": 2, "duplicates": 0}));
+    assert_eq!(
+        scalar(
+            app,
+            "select count(*) from communications where type = 'email'"
+        )
+        .await,
+        8
+    );
+}
+
+#[tokio::test]
+async fn a_sync_cut_midway_loses_and_duplicates_nothing() {
+    let s = setup_with(&[("LEADLINE_IMAP_BATCH", "3")], json!({})).await;
+    let imap = imap_of(&s);
+    let filler = "The north slope lost shingles. ".repeat(40);
+    let msgs: Vec<Vec<u8>> = (0..12)
+        .map(|n| {
+            plain(
+                "cut@lead.test",
+                &s.email,
+                &format!("Message {n}"),
+                &format!("cut{n}@lead.test"),
+                "",
+                &filler,
+            )
+        })
+        .collect();
+    append(&imap, "INBOX", &msgs).await;
+    let direct = servers().imap_port;
+    let proxy = cutting_proxy(direct, 9_000).await;
+    sqlx::query("update email_integrations set imap_port = $1")
+        .bind(i32::from(proxy))
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let r = sync(&s).await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    let partial = scalar(
+        &s.app,
+        "select count(*) from communications where type = 'email'",
+    )
+    .await;
+    assert!(partial < 12, "the cut came before the end ({partial})");
+    let st = s.app.get(&s.key, "/api/integrations/email/status").await;
+    assert!(st.body["last_error"].is_string(), "{:?}", st.body);
+    assert_eq!(st.body["consecutive_failures"], 1);
+
+    // The next sync (the cron, once the backoff is over) completes it.
+    sqlx::query("update email_integrations set imap_port = $1, next_sync_at = null")
+        .bind(i32::from(direct))
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let n = leadline::channels::email::sync::sync_due_once(&s.app.state)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "each due mailbox once per pass");
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select provider_message_id from communications where type = 'email' order by provider_message_id",
+    )
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    let mut want: Vec<String> = (0..12).map(|n| format!("cut{n}@lead.test")).collect();
+    want.sort();
+    assert_eq!(rows, want);
+
+    // A crash after storing but before the watermark moved: refetched, stored once.
+    sqlx::query("update imap_sync_state set last_uid = 4")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let r = sync(&s).await;
+    assert_eq!(r.body, json!({"fetched": 8, "stored": 0, "duplicates": 8}));
+    assert_eq!(
+        scalar(
+            &s.app,
+            "select count(*) from communications where type = 'email'"
+        )
+        .await,
+        12
+    );
+    let st = s.app.get(&s.key, "/api/integrations/email/status").await;
+    assert_eq!(st.body["last_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_test_endpoint_reports_each_server_in_its_own_words() {
+    let s = setup_with(&[], json!({})).await;
+    let r = s
+        .app
+        .post(
+            &s.key,
+            "/api/integrations/email/test",
+            settings(&s.user, "wrong-password", json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["imap"]["ok"], false);
+    assert!(
+        r.body["imap"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authentication failed"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["smtp"]["ok"], false);
+    assert!(
+        r.body["smtp"]["error"].as_str().unwrap().starts_with("535"),
+        "{:?}",
+        r.body
+    );
+    assert!(!r.body.to_string().contains("wrong-password"));
+
+    // Without a body: the saved settings.
+    let r = s
+        .app
+        .send(
+            s.app
+                .http
+                .post(format!("{}/api/integrations/email/test", s.app.base))
+                .bearer_auth(&s.key),
+        )
+        .await;
+    assert_eq!(r.body, json!({"imap": {"ok": true}, "smtp": {"ok": true}}));
+
+    // Connecting with a wrong password is refused with the servers' words.
+    let r = connect(&s.app, &s.key, &s.user, "wrong-password", json!({})).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_code(), "connection_failed");
+    // Plaintext to a public host is refused; skip_test stores without trying.
+    let r = connect(
+        &s.app,
+        &s.key,
+        &s.user,
+        PASSWORD,
+        json!({"imap_server": "imap.example.com"}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let app2 = spawn_app_with(&[("LEADLINE_ALLOW_INSECURE_MAIL", "true")]).await;
+    let b = app2.account("Other").await;
+    let r = connect(
+        &app2,
+        &b.key,
+        &s.user,
+        PASSWORD,
+        json!({"imap_server": "imap.example.com", "skip_test": true}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let stored: Vec<u8> = sqlx::query_scalar("select encrypted_password from email_integrations")
+        .fetch_one(&app2.pool)
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&stored).contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn sending_goes_through_the_outbox_threaded_and_is_recorded() {
+    let s = setup_with(&[], json!({})).await;
+    append(
+        &imap_of(&s),
+        "INBOX",
+        &[plain(
+            "Carla <carla@lead.test>",
+            &s.email,
+            "Gutter quote",
+            "q1@lead.test",
+            "References: <q0@lead.test>\r\n",
+            "How much for new gutters?",
+        )],
+    )
+    .await;
+    assert_eq!(sync(&s).await.body["stored"], 1);
+    let parent: i64 = scalar(
+        &s.app,
+        "select id from communications where provider_message_id = 'q1@lead.test'",
+    )
+    .await;
+    let r = s
+        .app
+        .post(
+            &s.key,
+            "/api/integrations/email/send",
+            json!({"in_reply_to_communication_id": parent, "body_text": "About $1,800 installed.",
+                   "body_html": "<p>About <b>$1,800</b> installed.</p>"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    assert!(r.body["outbox_id"].as_i64().is_some());
+    let message_id = r.body["message_id"].as_str().unwrap().to_string();
+    assert!(message_id.ends_with("@acme.test"), "{message_id}");
+    leadline::scheduler::drain_outbox_once(&s.app.state)
+        .await
+        .unwrap();
+
+    let got = servers().received_containing(&message_id);
+    assert_eq!(got.len(), 1, "the SMTP server received it once");
+    let m = &got[0];
+    assert!(m.contains(&format!("Message-ID: <{message_id}>")), "{m}");
+    assert!(m.contains("In-Reply-To: <q1@lead.test>"), "{m}");
+    assert!(
+        m.contains("References: <q0@lead.test> <q1@lead.test>"),
+        "{m}"
+    );
+    assert!(m.contains("Subject: Re: Gutter quote"), "{m}");
+    assert!(m.contains(&format!("From: {}", s.email)), "{m}");
+    assert!(m.contains("To: carla@lead.test"), "{m}");
+    assert!(m.contains("multipart/alternative"), "{m}");
+    assert!(m.contains("About $1,800 installed."), "{m}");
+    assert!(m.contains("<b>$1,800</b>"), "{m}");
+    assert!(!m.contains("Auto-Submitted"), "{m}");
+
+    let sent = row(&s.app, &message_id).await;
+    assert_eq!(sent.direction, "outbound");
+    assert_eq!(sent.thread_key.as_deref(), Some("q0@lead.test"));
+    assert!(!sent.ai_generated);
+    let status: String = sqlx::query_scalar("select status from outbox")
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "sent");
+
+    // To a new address: a new lead.
+    let r = s
+        .app
+        .post(
+            &s.key,
+            "/api/integrations/email/send",
+            json!({"to": "New.Lead@Lead.test", "subject": "Hello", "body_text": "Hi there"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    leadline::scheduler::drain_outbox_once(&s.app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(
+            &s.app,
+            "select count(*) from leads where email = 'new.lead@lead.test'"
+        )
+        .await,
+        1
+    );
+    // Validation and tenancy.
+    let r = s
+        .app
+        .post(
+            &s.key,
+            "/api/integrations/email/send",
+            json!({"subject": "x", "body_text": "y"}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let other = s.app.account("Other").await;
+    let r = s
+        .app
+        .post(
+            &other.key,
+            "/api/integrations/email/send",
+            json!({"to": "a@b.test", "subject": "x", "body_text": "y"}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let r = s
+        .app
+        .post(&other.key, "/api/integrations/email/sync", json!({}))
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn auto_replies_answer_a_lead_once_and_never_machines() {
+    let s = setup_with(&[], json!({"auto_respond": true})).await;
+    // The first sync (backfill) never auto-replies.
+    assert_eq!(sync(&s).await.status, 200);
+    let imap = imap_of(&s);
+    append(
+        &imap,
+        "INBOX",
+        &[
+            plain(
+                "Erin <erin@lead.test>",
+                &s.email,
+                "Need a roof inspection",
+                "a1@lead.test",
+                "",
+                "Can someone inspect my roof?",
+            ),
+            plain(
+                "news@shop.test",
+                &s.email,
+                "Deals",
+                "a2@shop.test",
+                "Precedence: bulk\r\n",
+                "Sale!",
+            ),
+            plain(
+                "noreply@shop.test",
+                &s.email,
+                "Receipt",
+                "a3@shop.test",
+                "",
+                "Thanks",
+            ),
+            plain(
+                "auto@lead.test",
+                &s.email,
+                "Out of office",
+                "a4@lead.test",
+                "Auto-Submitted: auto-replied\r\n",
+                "Away",
+            ),
+            plain(
+                "list@lead.test",
+                &s.email,
+                "Digest",
+                "a5@lead.test",
+                "List-Id: <roofers.lists.test>\r\n",
+                "News",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(sync(&s).await.body["stored"], 5);
+    let queued: Vec<Value> = sqlx::query_scalar("select payload from outbox where kind = 'email'")
+        .fetch_all(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["to"], "erin@lead.test");
+    assert_eq!(queued[0]["auto_reply"], true);
+    leadline::scheduler::drain_outbox_once(&s.app.state)
+        .await
+        .unwrap();
+    let got = servers().received_containing("To: erin@lead.test");
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].contains("Auto-Submitted: auto-replied"),
+        "{}",
+        got[0]
+    );
+    assert!(got[0].contains("In-Reply-To: <a1@lead.test>"), "{}", got[0]);
+    let ai: (bool, Value) = sqlx::query_as(
+        "select ai_generated, metadata from communications where direction = 'outbound' and type = 'email'",
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(ai.0);
+    assert!(ai.1["ai"]["provider"].is_string(), "{}", ai.1);
+
+    // Within the cooldown: no second automatic reply.
+    append(
+        &imap,
+        "INBOX",
+        &[plain(
+            "erin@lead.test",
+            &s.email,
+            "Re: Need a roof inspection",
+            "a6@lead.test",
+            "",
+            "Also, do you do skylights?",
+        )],
+    )
+    .await;
+    assert_eq!(sync(&s).await.body["stored"], 1);
+    assert_eq!(
+        scalar(&s.app, "select count(*) from outbox where kind = 'email'").await,
+        1
+    );
+}
+
+fn mailgun_sign(ts: &str, token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(MAILGUN_KEY.as_bytes()).unwrap();
+    mac.update(ts.as_bytes());
+    mac.update(token.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn mailgun_webhooks_need_a_fresh_unused_signature() {
+    let s = setup_with(&[], json!({})).await;
+    let url = format!("{}/webhooks/email/mailgun", s.app.base);
+    let now = chrono::Utc::now().timestamp().to_string();
+    let fields = |ts: &str, token: &str, sig: &str| {
+        vec![
+            ("recipient".to_string(), s.email.clone()),
+            ("sender".into(), "gina@lead.test".into()),
+            ("from".into(), "Gina <gina@lead.test>".into()),
+            ("subject".into(), "Hail damage".into()),
+            (
+                "body-plain".into(),
+                "Hail hit our roof yesterday.\n\n> quoted".into(),
+            ),
+            (
+                "stripped-text".into(),
+                "Hail hit our roof yesterday.".into(),
+            ),
+            ("Message-Id".into(), "<mg1@lead.test>".into()),
+            ("timestamp".into(), ts.to_string()),
+            ("token".into(), token.to_string()),
+            ("signature".into(), sig.to_string()),
+        ]
+    };
+    let post = |f: Vec<(String, String)>| s.app.send(s.app.http.post(&url).form(&f));
+    let good = fields(
+        &now,
+        "token-1-abcdef",
+        &mailgun_sign(&now, "token-1-abcdef"),
+    );
+    let r = post(good.clone()).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "stored");
+    let c = row(&s.app, "mg1@lead.test").await;
+    assert_eq!(c.content.as_deref(), Some("Hail hit our roof yesterday."));
+    assert_eq!(c.from_address.as_deref(), Some("gina@lead.test"));
+
+    // Replayed token.
+    assert_eq!(post(good).await.status, 401);
+    // Unsigned, wrongly signed, stale.
+    let mut unsigned = fields(&now, "token-2", "");
+    unsigned.retain(|(k, _)| k != "signature");
+    assert_eq!(post(unsigned).await.status, 401);
+    assert_eq!(
+        post(fields(&now, "token-3", &mailgun_sign(&now, "other")))
+            .await
+            .status,
+        401
+    );
+    let stale = (chrono::Utc::now().timestamp() - 3600).to_string();
+    assert_eq!(
+        post(fields(&stale, "token-4", &mailgun_sign(&stale, "token-4")))
+            .await
+            .status,
+        401
+    );
+
+    // Multipart with the raw MIME.
+    let mime = plain(
+        "Hank <hank@lead.test>",
+        &s.email,
+        "Siding too?",
+        "mg2@lead.test",
+        "",
+        "Do you also do siding?",
+    );
+    let (ct, body) = Multipart::new()
+        .text("recipient", s.email.as_bytes())
+        .text("timestamp", now.as_bytes())
+        .text("token", b"token-5-abcdef")
+        .text("signature", mailgun_sign(&now, "token-5-abcdef").as_bytes())
+        .file("body-mime", "message.mime", "message/rfc822", &mime)
+        .finish();
+    let r = s
+        .app
+        .send(s.app.http.post(&url).header("content-type", ct).body(body))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        row(&s.app, "mg2@lead.test").await.subject.as_deref(),
+        Some("Siding too?")
+    );
+    assert_eq!(
+        scalar(
+            &s.app,
+            "select count(*) from communications where provider = 'mailgun'"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn sendgrid_parse_takes_fields_with_charsets_attachments_and_raw_mime() {
+    let app = spawn_app_with(&[]).await;
+    let a = app.account("Acme").await;
+    let user = servers().new_user();
+    let r = connect(&app, &a.key, &user, PASSWORD, json!({"skip_test": true})).await;
+    let path = r.body["sendgrid_inbound_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let st = app.get(&a.key, "/api/integrations/email/status").await;
+    assert!(
+        st.body.get("sendgrid_inbound_path").is_none(),
+        "the token is shown once"
+    );
+    let email = format!("{user}@acme.test");
+    let (ct, body) = Multipart::new()
+        .text("headers", format!("From: Ines <ines@lead.test>\nTo: {email}\nMessage-ID: <sg1@lead.test>\nSubject: =?ISO-8859-1?Q?Toit_ab=EEm=E9?=\n").as_bytes())
+        .text("from", b"In\xe8s <ines@lead.test>")
+        .text("to", email.as_bytes())
+        .text("subject", b"Toit ab\xeem\xe9")
+        .text("text", b"Notre toit est ab\xeem\xe9.\n")
+        .text("charsets", br#"{"to":"UTF-8","from":"iso-8859-1","subject":"iso-8859-1","text":"iso-8859-1"}"#)
+        .text("attachments", b"1")
+        .text("attachment-info", br#"{"attachment1":{"filename":"devis.pdf","type":"application/pdf"}}"#)
+        .file("attachment1", "devis.pdf", "application/pdf", b"%PDF-1.4 fake")
+        .finish();
+    let url = format!("{}{path}", app.base);
+    let r = app
+        .send(
+            app.http
+                .post(&url)
+                .header("content-type", &ct)
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let c = row(&app, "sg1@lead.test").await;
+    assert_eq!(c.subject.as_deref(), Some("Toit abîmé"));
+    assert_eq!(c.content.as_deref(), Some("Notre toit est abîmé."));
+    assert_eq!(c.attachments[0]["filename"], "devis.pdf");
+    assert_eq!(c.attachments[0]["size"], 13);
+    // Redelivered: nothing new.
+    let r = app
+        .send(app.http.post(&url).header("content-type", &ct).body(body))
+        .await;
+    assert_eq!(r.body["status"], "duplicate");
+
+    let raw = plain(
+        "Jo <jo@lead.test>",
+        &email,
+        "Raw mode",
+        "sg2@lead.test",
+        "",
+        "Sent raw.",
+    );
+    let (ct, body) = Multipart::new()
+        .text("email", &raw)
+        .text("to", email.as_bytes())
+        .finish();
+    let r = app
+        .send(app.http.post(&url).header("content-type", ct).body(body))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        row(&app, "sg2@lead.test").await.content.as_deref(),
+        Some("Sent raw.")
+    );
+
+    // Attachments beyond the API's 1 MiB body limit are accepted on the webhook.
+    let big = vec![b'x'; 3 * 1024 * 1024];
+    let raw3 = plain(
+        "Jo <jo@lead.test>",
+        &email,
+        "Plans",
+        "sg3@lead.test",
+        "",
+        "Plans attached.",
+    );
+    let (ct, body) = Multipart::new()
+        .text("email", &raw3)
+        .file("attachment1", "plans.pdf", "application/pdf", &big)
+        .finish();
+    let r = app
+        .send(app.http.post(&url).header("content-type", ct).body(body))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    let bad = format!("{}/webhooks/email/sendgrid/{}", app.base, "x".repeat(40));
+    let (ct, body) = Multipart::new().text("email", &raw).finish();
+    assert_eq!(
+        app.send(app.http.post(&bad).header("content-type", ct).body(body))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test]
+async fn disconnect_erases_the_secret_and_keeps_the_communications() {
+    let s = setup_with(&[], json!({})).await;
+    append(
+        &imap_of(&s),
+        "INBOX",
+        &[plain(
+            "kim@lead.test",
+            &s.email,
+            "Hi",
+            "d1@lead.test",
+            "",
+            "Hello",
+        )],
+    )
+    .await;
+    assert_eq!(sync(&s).await.body["stored"], 1);
+    let r = s
+        .app
+        .send(
+            s.app
+                .http
+                .delete(format!("{}/api/integrations/email/disconnect", s.app.base))
+                .bearer_auth(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["connected"], false);
+    let (pw, active): (Option<Vec<u8>>, bool) =
+        sqlx::query_as("select encrypted_password, is_active from email_integrations")
+            .fetch_one(&s.app.pool)
+            .await
+            .unwrap();
+    assert!(pw.is_none());
+    assert!(!active);
+    assert_eq!(
+        scalar(
+            &s.app,
+            "select count(*) from communications where type = 'email'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(sync(&s).await.status, 404);
+    assert_eq!(
+        leadline::channels::email::sync::sync_due_once(&s.app.state)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// `scripts/bench-imap`: a full sync of 10,000 messages and a no-change re-sync, Leadline
+/// against `mbsync` on the same Dovecot mailbox. Prints both and the ratio.
+#[tokio::test]
+#[ignore = "benchmark: run with scripts/bench-imap"]
+async fn bench_imap_sync_against_mbsync() {
+    let count: usize = std::env::var("BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let srv = servers();
+    let user = srv.new_user();
+    let me = format!("{user}@acme.test");
+    let body = "Hi, after last night's storm a few shingles came off the north slope and \
+                there is a water stain on the bedroom ceiling. Could you take a look this week? \
+                We are home most afternoons. Thanks!\r\n"
+        .repeat(4);
+    let filled = srv.fill_inbox(
+        &user,
+        (0..count).map(|i| {
+            plain(
+                &format!("Lead {} <lead{}@bench.test>", i % 1000, i % 1000),
+                &me,
+                &format!("Roof question #{i}"),
+                &format!("bench{i}@bench.test"),
+                "",
+                &body,
+            )
+        }),
+    );
+    assert_eq!(filled, count);
+    // Dovecot indexes the new files on first access: not part of either measurement.
+    let mut warm = leadline::channels::email::imap::connect(&srv.imap(&user, PASSWORD))
+        .await
+        .unwrap();
+    let mb = warm.examine("INBOX").await.unwrap();
+    assert_eq!(mb.exists as usize, count);
+    warm.logout().await.ok();
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("mail");
+    std::fs::create_dir_all(&local).unwrap();
+    let conf = dir.path().join("mbsyncrc");
+    std::fs::write(
+        &conf,
+        format!(
+            "IMAPAccount bench\nHost 127.0.0.1\nPort {port}\nUser {user}\nPass {PASSWORD}\nSSLType None\nAuthMechs LOGIN\n\n\
+             IMAPStore remote\nAccount bench\n\n\
+             MaildirStore local\nPath {local}/\nInbox {local}/INBOX\n\n\
+             Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nSync Pull\nCreate Near\nSyncState *\n",
+            port = srv.imap_port,
+            local = local.display()
+        ),
+    )
+    .unwrap();
+    let mbsync = || {
+        let t = std::time::Instant::now();
+        let out = std::process::Command::new("mbsync")
+            .arg("-q")
+            .arg("-c")
+            .arg(&conf)
+            .arg("bench")
+            .output()
+            .expect("mbsync (apt-get install isync)");
+        assert!(
+            out.status.success(),
+            "mbsync: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.elapsed()
+    };
+    let mbsync_full = mbsync();
+    let copied = std::fs::read_dir(local.join("INBOX").join("cur"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        + std::fs::read_dir(local.join("INBOX").join("new"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+    assert_eq!(copied, count, "mbsync copied every message");
+    let mbsync_again = mbsync();
+
+    let app = spawn_app_with(&[]).await;
+    let a = app.account("Bench").await;
+    let r = connect(
+        &app,
+        &a.key,
+        &user,
+        PASSWORD,
+        json!({"skip_test": true, "folders": ["INBOX"], "backfill_days": 3650}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let id: i64 = scalar(&app, "select id from email_integrations").await;
+    let t = std::time::Instant::now();
+    let full = leadline::channels::email::sync::sync_integration(&app.state, id)
+        .await
+        .unwrap();
+    let ours_full = t.elapsed();
+    assert_eq!(full.stored as usize, count);
+    let t = std::time::Instant::now();
+    let again = leadline::channels::email::sync::sync_integration(&app.state, id)
+        .await
+        .unwrap();
+    let ours_again = t.elapsed();
+    assert_eq!(again.fetched, 0);
+
+    let ratio = ours_full.as_secs_f64() / mbsync_full.as_secs_f64();
+    println!("bench-imap: {count} messages, one Dovecot mailbox on loopback");
+    println!(
+        "  full sync   leadline {:>8.2} s ({:.0} msg/s, parsed + recorded)   mbsync {:>8.2} s   ratio {:.2}x (target <= 1.5x)",
+        ours_full.as_secs_f64(),
+        count as f64 / ours_full.as_secs_f64(),
+        mbsync_full.as_secs_f64(),
+        ratio
+    );
+    println!(
+        "  re-sync     leadline {:>8.1} ms   mbsync {:>8.1} ms   (target <= 200 ms)",
+        ours_again.as_secs_f64() * 1000.0,
+        mbsync_again.as_secs_f64() * 1000.0
+    );
+}
+
+#[tokio::test]
+async fn two_syncs_of_one_mailbox_never_run_at_once() {
+    let s = setup_with(&[], json!({})).await;
+    let msgs: Vec<Vec<u8>> = (0..20)
+        .map(|n| {
+            plain(
+                "lee@lead.test",
+                &s.email,
+                "Hi",
+                &format!("cc{n}@lead.test"),
+                "",
+                "Hello",
+            )
+        })
+        .collect();
+    append(&imap_of(&s), "INBOX", &msgs).await;
+    let id: i64 = scalar(&s.app, "select id from email_integrations").await;
+    let (a, b) = tokio::join!(
+        leadline::channels::email::sync::sync_integration(&s.app.state, id),
+        leadline::channels::email::sync::sync_integration(&s.app.state, id),
+    );
+    let (ok, busy): (Vec<_>, Vec<_>) = [a, b].into_iter().partition(|r| r.is_ok());
+    assert_eq!(ok.len(), 1, "exactly one sync ran");
+    assert_eq!(busy.len(), 1);
+    assert!(matches!(
+        busy[0],
+        Err(leadline::error::ApiError::Conflict("sync_in_progress", _))
+    ));
+    assert_eq!(ok[0].as_ref().unwrap().stored, 20);
+    assert_eq!(
+        scalar(&s.app, "select count(*) from communications").await,
+        20
+    );
+}
+
+#[tokio::test]
+async fn tls_and_starttls_are_verified_and_work_with_a_trusted_ca() {
+    let srv = servers();
+    let ca = srv.ca_file.display().to_string();
+    let tls = |user: &str, imap: (&str, u16), smtp: (&str, u16)| {
+        settings(
+            user,
+            PASSWORD,
+            json!({"imap_security": imap.0, "imap_port": imap.1, "smtp_security": smtp.0, "smtp_port": smtp.1}),
+        )
+    };
+    // Without the test CA: the certificate is refused, in both modes.
+    let app = spawn_app_with(&[]).await;
+    let a = app.account("Acme").await;
+    let user = srv.new_user();
+    let r = app
+        .post(
+            &a.key,
+            "/api/integrations/email/test",
+            tls(&user, ("tls", srv.imaps_port), ("starttls", srv.smtp_port)),
+        )
+        .await;
+    assert_eq!(r.body["imap"]["ok"], false, "{:?}", r.body);
+    assert!(
+        r.body["imap"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("certificate"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.body["smtp"]["ok"], false, "{:?}", r.body);
+
+    // With it: implicit TLS and STARTTLS for both protocols.
+    let app = spawn_app_with(&[("LEADLINE_MAIL_CA_FILE", &ca)]).await;
+    let a = app.account("Acme").await;
+    for (imap, smtp) in [
+        (("tls", srv.imaps_port), ("starttls", srv.smtp_port)),
+        (("starttls", srv.imap_port), ("tls", srv.smtps_port)),
+    ] {
+        let r = app
+            .post(
+                &a.key,
+                "/api/integrations/email/test",
+                tls(&user, imap, smtp),
+            )
+            .await;
+        assert_eq!(
+            r.body,
+            json!({"imap": {"ok": true}, "smtp": {"ok": true}}),
+            "{imap:?} {smtp:?}"
+        );
+    }
+    let r = app
+        .post(
+            &a.key,
+            "/api/integrations/email/connect",
+            tls(&user, ("tls", srv.imaps_port), ("tls", srv.smtps_port)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let email = format!("{user}@acme.test");
+    append(
+        &srv.imap(&user, PASSWORD),
+        "INBOX",
+        &[plain(
+            "tina@lead.test",
+            &email,
+            "Over TLS",
+            "tls1@lead.test",
+            "",
+            "Secure hello",
+        )],
+    )
+    .await;
+    let r = app
+        .post(&a.key, "/api/integrations/email/sync", json!({}))
+        .await;
+    assert_eq!(r.body["stored"], 1, "{:?}", r.body);
+    let r = app
+        .post(
+            &a.key,
+            "/api/integrations/email/send",
+            json!({"to": "tina@lead.test", "subject": "TLS reply", "body_text": "Sent over implicit TLS"}),
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    leadline::scheduler::drain_outbox_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(srv.received_containing("Sent over implicit TLS").len(), 1);
+}
