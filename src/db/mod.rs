@@ -87,6 +87,9 @@ pub async fn pool(opts: PgConnectOptions, max: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max)
         .min_connections(0)
+        // No ping before every checkout: a broken connection surfaces as an error on use
+        // (and is then discarded), while a ping would add a round trip to every query.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(opts)
         .await
