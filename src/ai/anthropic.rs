@@ -105,27 +105,15 @@ impl Responder for AnthropicResponder {
         )
         .await?;
         let raw = response_text(&resp)?;
-        let text = self.rules.shape_provider_text(req, &raw);
-        if text.trim().is_empty() {
-            return Err(AiError::BadResponse("empty text after shaping".into()));
-        }
-        Ok(Reply {
-            text,
-            subject: self.rules.subject(req),
-            provider: "anthropic".into(),
-            model: Some(
-                resp.get("model")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&self.call.model)
-                    .to_string(),
-            ),
-            fallback_reason: None,
-            intents: plan
-                .intents
-                .iter()
-                .map(|i| i.as_str().to_string())
-                .collect(),
-        })
+        http::provider_reply(
+            &self.rules,
+            req,
+            &plan,
+            "anthropic",
+            &raw,
+            &resp,
+            &self.call.model,
+        )
     }
 
     fn name(&self) -> &'static str {

@@ -213,3 +213,37 @@ pub(crate) async fn post_json(
         tokio::time::sleep(wait).await;
     }
 }
+
+/// A provider's raw text turned into a reply: shaped to the channel by the rules
+/// responder (length, greeting, signature), with the subject, model and intents.
+pub(crate) fn provider_reply(
+    rules: &crate::ai::RulesResponder,
+    req: &crate::ai::ReplyRequest<'_>,
+    plan: &crate::ai::rules::Plan,
+    provider: &str,
+    raw: &str,
+    resp: &Value,
+    default_model: &str,
+) -> Result<crate::ai::Reply, AiError> {
+    let text = rules.shape_provider_text(req, raw);
+    if text.trim().is_empty() {
+        return Err(AiError::BadResponse("empty text after shaping".into()));
+    }
+    Ok(crate::ai::Reply {
+        text,
+        subject: rules.subject(req),
+        provider: provider.into(),
+        model: Some(
+            resp.get("model")
+                .and_then(Value::as_str)
+                .unwrap_or(default_model)
+                .to_string(),
+        ),
+        fallback_reason: None,
+        intents: plan
+            .intents
+            .iter()
+            .map(|i| i.as_str().to_string())
+            .collect(),
+    })
+}
