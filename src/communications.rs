@@ -273,7 +273,7 @@ pub async fn record(
                     Utc::now(),
                     outbound,
                 );
-                write_with_new_lead(state, account, &new, at, sentiment, &who, &stored).await
+                write(state, account, None, &new, at, sentiment, &who, &stored).await
             }
             Some(mut snap) => {
                 snap.touches.push(touch.clone());
@@ -284,10 +284,10 @@ pub async fn record(
                     Utc::now(),
                     outbound,
                 );
-                write_for_lead(
+                write(
                     state,
                     account,
-                    snap.lead_id,
+                    Some(snap.lead_id),
                     &new,
                     at,
                     sentiment,
@@ -374,20 +374,9 @@ fn bind_communication<'q>(
         .bind(&new.thread_key)
 }
 
-/// Inserts the communication and updates its (existing) lead in one statement. Fills
-/// identity fields the lead lacks, never taking an email/phone another lead has.
-#[allow(clippy::too_many_arguments)]
-async fn write_for_lead(
-    state: &AppState,
-    account: AccountId,
-    lead_id: i64,
-    new: &NewCommunication,
-    at: DateTime<Utc>,
-    sentiment: Option<tracker::sentiment::Sentiment>,
-    who: &Identity,
-    s: &StoredInsights,
-) -> Result<Option<Communication>, sqlx::Error> {
-    let sql = format!(
+/// `write` for an existing lead (`$2`): insert the communication, update the lead.
+static WRITE_FOR_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "with ins as (
             insert into communications ({INSERT_COLUMNS}) values ({values}) returning {COMM_COLUMNS}
          ), upd as (
@@ -403,41 +392,13 @@ async fn write_for_lead(
          )
          select * from ins",
         values = insert_values(1)
-    );
-    bind_communication(
-        sqlx::query_as::<_, Communication>(&sql),
-        account,
-        Some(lead_id),
-        new,
-        at,
-        sentiment,
     )
-    .bind(s.score)
-    .bind(s.band)
-    .bind(&s.breakdown)
-    .bind(&s.insights)
-    .bind(s.new_status)
-    .bind(&who.name)
-    .bind(&who.property_address)
-    .bind(&who.email)
-    .bind(&who.phone)
-    .fetch_optional(&state.pool)
-    .await
-}
+});
 
-/// Creates the lead and inserts its first communication in one statement. `None` when
-/// the identity was created concurrently (the caller re-reads and retries).
-async fn write_with_new_lead(
-    state: &AppState,
-    account: AccountId,
-    new: &NewCommunication,
-    at: DateTime<Utc>,
-    sentiment: Option<tracker::sentiment::Sentiment>,
-    who: &Identity,
-    s: &StoredInsights,
-) -> Result<Option<Communication>, sqlx::Error> {
+/// `write` for a new lead: create it, then insert its first communication.
+static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let values = insert_values(1).replacen("$2", "nl.id", 1);
-    let sql = format!(
+    format!(
         "with nl as (
             insert into leads (account_id, name, email, phone, property_address, last_activity_at,
                                score, score_band, score_breakdown, insights, status)
@@ -445,11 +406,36 @@ async fn write_with_new_lead(
             on conflict do nothing returning id
          )
          insert into communications ({INSERT_COLUMNS}) select {values} from nl returning {COMM_COLUMNS}"
-    );
+    )
+});
+
+/// The recording path's one write statement, parameters `$1..$20` the communication
+/// (`$2` its lead), `$21..$25` the stored insights, `$26..$29` the identity.
+/// With `Some(lead_id)`: inserts the communication and updates that lead, filling
+/// identity fields it lacks (never taking an email/phone another lead has).
+/// With `None`: creates the lead and inserts its first communication; `Ok(None)` when
+/// the identity was created concurrently (the caller re-reads and retries).
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    state: &AppState,
+    account: AccountId,
+    lead_id: Option<i64>,
+    new: &NewCommunication,
+    at: DateTime<Utc>,
+    sentiment: Option<tracker::sentiment::Sentiment>,
+    who: &Identity,
+    s: &StoredInsights,
+) -> Result<Option<Communication>, sqlx::Error> {
+    // Statements built once: the hot path only binds.
+    let sql: &str = if lead_id.is_some() {
+        &WRITE_FOR_LEAD
+    } else {
+        &WRITE_WITH_NEW_LEAD
+    };
     bind_communication(
-        sqlx::query_as::<_, Communication>(&sql),
+        sqlx::query_as::<_, Communication>(sql),
         account,
-        None,
+        lead_id,
         new,
         at,
         sentiment,

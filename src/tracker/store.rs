@@ -147,6 +147,22 @@ pub struct LeadSnapshot {
     pub touches: Vec<Touch>,
 }
 
+/// The snapshot query, built once.
+static SNAPSHOT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
+                l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
+         from (select * from leads
+               where account_id = $1 and (id = $2 or email = $3 or phone = $4)
+               order by (email is not distinct from $3) desc, id limit 1) l
+         join accounts a on a.id = l.account_id
+         left join lateral (
+             select id, \"timestamp\", sentiment_score, duration, ({PACKED_CODE}) as code
+             from communications where lead_id = l.id
+             order by \"timestamp\" desc, id desc limit $5) c on true"
+    )
+});
+
 pub async fn snapshot<'c, E>(
     exec: E,
     account: AccountId,
@@ -160,27 +176,14 @@ where
         LeadKey::Id(id) => (Some(id), None, None),
         LeadKey::Contact { email, phone } => (None, email, phone),
     };
-    let rows: Vec<LeadTouchRow> = sqlx::query_as(
-        "select l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
-                l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
-         from (select * from leads
-               where account_id = $1 and (id = $2 or email = $3 or phone = $4)
-               order by (email is not distinct from $3) desc, id limit 1) l
-         join accounts a on a.id = l.account_id
-         left join lateral (
-             select id, \"timestamp\", sentiment_score, duration, (PACKED) as code
-             from communications where lead_id = l.id
-             order by \"timestamp\" desc, id desc limit $5) c on true"
-            .replace("PACKED", PACKED_CODE)
-            .as_str(),
-    )
-    .bind(account)
-    .bind(id)
-    .bind(email)
-    .bind(phone)
-    .bind(limit)
-    .fetch_all(exec)
-    .await?;
+    let rows: Vec<LeadTouchRow> = sqlx::query_as(SNAPSHOT_SQL.as_str())
+        .bind(account)
+        .bind(id)
+        .bind(email)
+        .bind(phone)
+        .bind(limit)
+        .fetch_all(exec)
+        .await?;
     let mut touches: Vec<Touch> = rows
         .iter()
         .filter_map(|r| {
