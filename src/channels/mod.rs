@@ -2,6 +2,7 @@
 //! `communications::record`, and performs the outbound work the outbox hands it.
 
 pub mod calls;
+pub mod chat;
 pub mod email;
 pub mod sms;
 

@@ -1,0 +1,1 @@
+//! Lead details from free text (being written).
