@@ -33,6 +33,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// The configured AI responder (rules by default), with its fallback.
     pub ai: crate::ai::AiResponder,
+    /// Live chat events of this server's subscribers (fed by PostgreSQL `LISTEN`).
+    pub chat: crate::channels::chat::realtime::ChatHub,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,12 +50,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::calls::router())
         .merge(crate::channels::email::router())
         .merge(crate::ai::service::router())
+        .merge(crate::channels::chat::router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
     let max_body = state.config.max_body_bytes;
     api_routes
         .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(crate::docs::docs_page))
+        .route("/widget.js", get(crate::channels::chat::widget::script))
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest("method_not_allowed", "this method is not allowed on this path".into())
@@ -115,7 +119,9 @@ impl Application {
             config: Arc::new(config),
             secrets,
             ai,
+            chat: crate::channels::chat::realtime::ChatHub::new(),
         };
+        tokio::spawn(state.chat.clone().listen(state.pool.clone()));
         Ok(Self {
             listener,
             state,
@@ -143,12 +149,19 @@ impl Application {
         let background = crate::scheduler::spawn(self.state.clone());
         let app = router(self.state.clone());
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let hub = self.state.chat.clone();
         let signal = async move {
             shutdown.await;
+            // Live streams never end by themselves.
+            hub.stop();
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopped_tx.send(());
         };
-        let serve = axum::serve(self.listener, app).with_graceful_shutdown(signal);
+        let serve = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let drained = async move {
             let _ = stopped_rx.await;
             tokio::time::sleep(Duration::from_secs(30)).await;

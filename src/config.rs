@@ -24,6 +24,8 @@ pub struct Config {
     pub telnyx_public_key: Option<String>,
     /// Email channel settings (sync cron, auto-reply cooldown, Mailgun key, insecure mail).
     pub email: crate::channels::email::EmailConfig,
+    /// Website chat limits and proxy trust (see `channels::chat::ChatConfig`).
+    pub chat: crate::channels::chat::ChatConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -109,7 +111,13 @@ impl Config {
                 reason,
             }
         })?;
+        let chat =
+            crate::channels::chat::ChatConfig::from_lookup(&get).map_err(|reason| ConfigError {
+                name: "chat settings",
+                reason,
+            })?;
         Ok(Self {
+            chat,
             email,
             telnyx_api_base,
             telnyx_public_key,

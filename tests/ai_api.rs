@@ -152,10 +152,17 @@ async fn a_sent_reply_is_recorded_as_ai_generated_with_its_provider() {
         .await
         .unwrap()
         .expect("an answer");
-    let rec =
-        leadline::ai::service::record_reply(&app.state, a.id, lead, Channel::Chat, &reply, None)
-            .await
-            .unwrap();
+    let rec = leadline::ai::service::record_reply(
+        &app.state,
+        a.id,
+        lead,
+        Channel::Chat,
+        &reply,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let c = &rec.communication;
     assert!(c.ai_generated);
     assert_eq!(c.direction, "outbound");

@@ -152,12 +152,14 @@ pub async fn record_reply(
     channel: Channel,
     reply: &Reply,
     provider_message_id: Option<String>,
+    thread_key: Option<String>,
 ) -> Result<Recorded> {
     let mut new = NewCommunication::new(LeadRef::Id(lead_id), channel, Direction::Outbound);
     new.content = Some(reply.text.clone());
     new.subject = reply.subject.clone();
     new.ai_generated = true;
     new.provider_message_id = provider_message_id;
+    new.thread_key = thread_key;
     new.metadata = json!({"ai": {"provider": reply.provider, "model": reply.model, "fallback_reason": reply.fallback_reason, "intents": reply.intents}});
     record(state, account, new).await
 }
