@@ -392,3 +392,75 @@ async fn another_accounts_lead_is_404_on_every_tracker_endpoint() {
     let s = app.get(&b.key, "/api/communications/stats").await.body;
     assert_eq!(s["total"], 0);
 }
+
+/// The response facts the stats read are kept by triggers as touches arrive, in order or
+/// not, and when a touch changes lead or direction: they always equal a full recompute.
+#[tokio::test]
+async fn response_facts_stay_exact_whatever_the_arrival_order() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    // (minutes ago, channel, direction), deliberately not in time order.
+    let touches = [
+        (600, "sms", "inbound"),
+        (30, "email", "outbound"),
+        (540, "sms", "outbound"),
+        (480, "sms", "inbound"),
+        (300, "email", "inbound"),
+        (720, "phone_call", "outbound"),
+        (420, "sms", "inbound"),
+        (360, "email", "outbound"),
+        (60, "sms", "inbound"),
+        (240, "phone_call", "outbound"),
+    ];
+    let base = Utc::now();
+    let mut ids = vec![];
+    for (i, (ago, kind, dir)) in touches.iter().enumerate() {
+        let at = (base - Duration::minutes(*ago)).to_rfc3339();
+        let r = app
+            .log(
+                &a.key,
+                json!({"type": kind, "direction": dir, "timestamp": at, "content": format!("touch {i}"),
+                       "lead": {"email": "lead@x.com"}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["id"].as_i64().unwrap());
+    }
+    let rebuild = || async {
+        let (n,): (i64,) = sqlx::query_as("select leadline_rebuild_response_facts($1)")
+            .bind(a.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(rebuild().await, 0, "the triggers left nothing to fix");
+    // In time order: call-out 720 (answered by sms-in 600), sms-in 600 (run start, our reply
+    // at 540), sms-out 540 (answered by 480), sms-in 480 + 420 (one run, reply at email-out
+    // 360), email-out 360 (answered by 300), email-in 300 (reply at call-out 240), call-out 240
+    // (answered by 60), sms-in 60 (reply at email-out 30), email-out 30 (not answered).
+    let s = app.get(&a.key, "/api/communications/stats").await.body;
+    assert_eq!(s["channels"]["sms"]["response_rate"], 1.0, "{s}");
+    assert_eq!(s["channels"]["email"]["response_rate"], 0.5, "{s}");
+    assert_eq!(s["channels"]["phone_call"]["response_rate"], 1.0, "{s}");
+    // Speed to lead: sms runs 600->540 (60), 480->360 (120), 60->30 (30); email 300->240 (60).
+    assert_eq!(s["channels"]["sms"]["speed_to_lead_minutes"], 70.0, "{s}");
+    assert_eq!(s["channels"]["email"]["speed_to_lead_minutes"], 60.0, "{s}");
+
+    // A touch turned around and another moved to a different lead: still exact.
+    sqlx::query("update communications set direction = 'outbound' where id = $1")
+        .bind(ids[6])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let other = app
+        .log(&a.key, json!({"type": "sms", "direction": "inbound", "content": "hi", "lead": {"email": "o@x.com"}}))
+        .await;
+    sqlx::query("update communications set lead_id = $1 where id = $2")
+        .bind(other.body["lead_id"].as_i64().unwrap())
+        .bind(ids[3])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rebuild().await, 0, "updates are followed too");
+}

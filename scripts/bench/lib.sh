@@ -61,7 +61,7 @@ bench_init() {
   if [ -n "${LEADLINE_BIN:-}" ]; then
     BIN="$LEADLINE_BIN"
   else
-    BIN="$REPO/target/release/leadline"
+    BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/leadline"
     if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
       command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust, or set LEADLINE_BIN)"
       log "cargo build --release (incremental; the first build takes several minutes)"

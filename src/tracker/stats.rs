@@ -2,8 +2,9 @@
 //!
 //! Definitions match the per-lead summary: an outbound touch is *answered* when the
 //! lead's next touch is inbound; *speed to lead* is the time from the first inbound
-//! touch of a run to our first outbound after it. Touches are only paired inside the
-//! requested window.
+//! touch of a run to our first outbound after it. Pairs are made over the lead's whole
+//! history and counted in the window of the touch they belong to (the outbound that was
+//! answered, the inbound that was answered), so a window never cuts a pair in two.
 
 use std::collections::BTreeMap;
 
@@ -81,27 +82,19 @@ pub async fn stats(
         .await?;
     let offset = super::store::utc_offset_minutes(&tz);
     let per_channel = sqlx::query_as::<_, ChannelRow>(
-        "with base as (
-            select type, direction, \"timestamp\" as ts, ai_generated,
-                lag(direction) over w as prev_dir,
-                lead(direction) over w as next_dir,
-                min(case when direction = 'outbound' then \"timestamp\" end)
-                    over (partition by lead_id order by \"timestamp\" desc, id desc
-                          rows between unbounded preceding and 1 preceding) as next_out_at
-            from communications
-            where account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
-              and ($3::timestamptz is null or \"timestamp\" < $3)
-            window w as (partition by lead_id order by \"timestamp\", id)
-         )
-         select type,
+        // The response facts are kept on each row by triggers (migration
+        // 20261122000050_response_facts): one scan, no window over the account.
+        "select type,
             count(*) filter (where direction = 'inbound'),
             count(*) filter (where direction = 'outbound'),
-            count(*) filter (where direction = 'outbound' and next_dir = 'inbound'),
-            (avg(extract(epoch from next_out_at - ts)) filter (
-                where direction = 'inbound' and prev_dir is distinct from 'inbound' and next_out_at is not null) / 60)::float8,
-            count(*) filter (where direction = 'inbound' and prev_dir is distinct from 'inbound' and next_out_at is not null),
+            count(*) filter (where direction = 'outbound' and answered),
+            (avg(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null) / 60)::float8,
+            count(*) filter (where run_start and reply_at is not null),
             count(*) filter (where ai_generated and direction = 'outbound')
-         from base group by type",
+         from communications
+         where account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
+           and ($3::timestamptz is null or \"timestamp\" < $3)
+         group by type",
     )
     .bind(account)
     .bind(p.from)
