@@ -21,7 +21,7 @@ const LINES: [&str; 8] = [
     "The house is at 123 Oak Street, Dallas TX 75201",
     "It's about 20 years old, asphalt shingles",
     "Can someone come out this week? It's pretty urgent",
-    "You can reach me at jane{n}@example.com or 214-748-3647",
+    "You can reach me at jane{n}@example.com or (214) 748-{p}",
     "Do you work with insurance claims?",
     "What would a full replacement cost roughly? Budget around $12k",
 ];
@@ -153,7 +153,9 @@ async fn main() -> anyhow::Result<()> {
                     }
                     let started = Instant::now();
                     let req = if phase == "message" {
-                        let text = LINES[i % LINES.len()].replace("{n}", &n.to_string());
+                        let text = LINES[i % LINES.len()]
+                            .replace("{n}", &n.to_string())
+                            .replace("{p}", &format!("{:04}", n % 10_000));
                         http.post(format!("{base}/api/chat/message"))
                             .header("Origin", &origin)
                             .json(&json!({"session_token": token, "message": text}))
@@ -190,12 +192,17 @@ async fn main() -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             let mut i = 0usize;
             while Instant::now() < deadline && !mine.is_empty() {
-                let token = &mine[i % mine.len()];
+                let j = i % mine.len();
+                let token = &mine[j];
+                let n = c + j * closed;
+                let text = LINES[i % LINES.len()]
+                    .replace("{n}", &n.to_string())
+                    .replace("{p}", &format!("{:04}", n % 10_000));
                 let started = Instant::now();
                 let r = http
                     .post(format!("{base}/api/chat/message"))
                     .header("Origin", &origin)
-                    .json(&json!({"session_token": token, "message": LINES[i % LINES.len()]}))
+                    .json(&json!({"session_token": token, "message": text}))
                     .send()
                     .await;
                 record(&stats, started, r).await;

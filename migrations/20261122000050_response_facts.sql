@@ -15,7 +15,14 @@ alter table communications
 -- triggers disabled), after moving touches between leads, and by the insert trigger
 -- when a touch arrives out of order.
 create function leadline_rebuild_response_facts(p_account bigint, p_lead bigint default null)
-returns bigint language sql as $$
+returns bigint language plpgsql as $$
+declare
+    n bigint;
+begin
+    if p_lead is not null then
+        -- Writers of one lead queue on its row (see the insert trigger).
+        perform 1 from leads where id = p_lead for no key update;
+    end if;
     with facts as (
         select id,
             case when direction = 'outbound'
@@ -29,15 +36,15 @@ returns bigint language sql as $$
         from communications
         where account_id = p_account and (p_lead is null or lead_id = p_lead)
         window w as (partition by lead_id order by "timestamp", id)
-    ), changed as (
-        update communications c
-        set answered = f.answered, run_start = f.run_start, reply_at = f.reply_at
-        from facts f
-        where c.id = f.id
-          and (c.answered, c.run_start, c.reply_at) is distinct from (f.answered, f.run_start, f.reply_at)
-        returning 1
     )
-    select count(*) from changed
+    update communications c
+    set answered = f.answered, run_start = f.run_start, reply_at = f.reply_at
+    from facts f
+    where c.id = f.id
+      and (c.answered, c.run_start, c.reply_at) is distinct from (f.answered, f.run_start, f.reply_at);
+    get diagnostics n = row_count;
+    return n;
+end
 $$;
 
 -- A touch that arrives after every other touch of its lead (the usual case): its own facts
@@ -48,6 +55,9 @@ declare
     prev_dir text;
     prev_id bigint;
 begin
+    -- Concurrent writers of the same lead queue here, so each sees the previous one's
+    -- touch (facts stay exact) and rows are always locked lead first (no deadlocks).
+    perform 1 from leads where id = new.lead_id for no key update;
     select direction, id into prev_dir, prev_id from communications
     where lead_id = new.lead_id and ("timestamp", id) < (new."timestamp", new.id)
     order by "timestamp" desc, id desc limit 1;

@@ -760,4 +760,18 @@ async fn the_widget_script_is_cached_with_an_etag() {
         )
         .await;
     assert_eq!(again.status, 304);
+
+    // Browsers get it gzipped, within the 12 KB budget.
+    let gz = app
+        .http
+        .get(format!("{}/widget.js", app.base))
+        .header("Accept-Encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_ne!(gz.headers()["etag"].to_str().unwrap(), etag);
+    let bytes = gz.bytes().await.unwrap();
+    assert!(bytes.len() < 12 * 1024, "{} bytes gzipped", bytes.len());
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
 }
