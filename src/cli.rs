@@ -31,6 +31,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Create a demo account with realistic leads and conversations on every channel over
+    /// the last days; prints {"account_id":…, "api_key":"…", "leads":…, "communications":…}.
+    Demo {
+        /// How many leads.
+        #[arg(long, default_value_t = 40)]
+        leads: usize,
+        /// The history spreads over the last this many days.
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        /// The demo company's (and account's) name.
+        #[arg(long, default_value = "Demo Roofing Co")]
+        name: String,
+        /// The same seed gives the same leads and conversations (random when absent).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +89,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 };
                 println!("{}", serde_json::to_string(&issued)?);
+                Ok(())
+            })
+            .await
+        }
+        Command::Demo {
+            leads,
+            days,
+            name,
+            seed,
+        } => {
+            let options = crate::demo::DemoOptions {
+                leads,
+                days,
+                name,
+                seed,
+                progress: true,
+            };
+            options.validate()?;
+            let demo_config = config.clone();
+            with_database(&config, |pool| async move {
+                let summary = crate::demo::run(demo_config, pool, options).await?;
+                println!("{}", serde_json::to_string(&summary)?);
                 Ok(())
             })
             .await

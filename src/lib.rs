@@ -11,6 +11,7 @@ pub mod communications;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod docs;
 pub mod error;
 pub mod extract;

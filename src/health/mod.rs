@@ -1,4 +1,7 @@
-//! `GET /health`: is the service up and can it reach its database.
+//! `GET /health`: is the service up and can it reach its database; and, per account,
+//! `GET /api/health/integrations` ([`integrations`]): is each connected integration working.
+
+pub mod integrations;
 
 use std::time::Duration;
 
@@ -21,7 +24,9 @@ pub struct Health {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .merge(integrations::router())
 }
 
 /// Liveness and database reachability (no authentication).
