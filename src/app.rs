@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(crate::docs::docs_page))
         .route("/widget.js", get(crate::channels::chat::widget::script))
+        .merge(crate::dashboard::router())
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest("method_not_allowed", "this method is not allowed on this path".into())

@@ -1,4 +1,5 @@
 //! API keys: generation, hashing, and the extractor that turns `Authorization: Bearer …`
+//! (or, without that header, the dashboard's session cookie: see `dashboard::session`)
 //! into the caller's `AccountId`. A handler that takes `AuthAccount` is authenticated.
 
 use axum::extract::FromRequestParts;
@@ -79,34 +80,56 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 }
 
 impl FromRequestParts<AppState> for AuthAccount {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let row: Option<(i64, AccountId, bool)> = sqlx::query_as(
-            "select id, account_id, coalesce(last_used_at < now() - interval '1 minute', true)
-             from api_keys where key_hash = $1 and revoked_at is null",
-        )
-        .bind(hash_key(token))
-        .fetch_optional(&state.pool)
-        .await?;
-        let (key_id, account, stale) =
-            row.ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into()))?;
-        if stale {
-            // Bookkeeping only: at most once a minute per key, off the request path.
-            let pool = state.pool.clone();
-            tokio::spawn(async move {
-                let _ = sqlx::query("update api_keys set last_used_at = now() where id = $1")
-                    .bind(key_id)
-                    .execute(&pool)
-                    .await;
-            });
+        // The dashboard's own calls: no Authorization header, its session cookie instead
+        // (with X-CSRF-Token on anything but GET/HEAD/OPTIONS). A Bearer key always wins.
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            if let Some(token) = crate::dashboard::session::cookie(
+                &parts.headers,
+                crate::dashboard::session::COOKIE_NAME,
+            ) {
+                return crate::dashboard::session::authenticate_api(parts, state, token)
+                    .await
+                    .map(AuthAccount);
+            }
         }
-        Ok(AuthAccount(account))
+        bearer_account(parts, state)
+            .await
+            .map_err(axum::response::IntoResponse::into_response)
     }
+}
+
+/// `Authorization: Bearer <api_key>`: the key's account.
+async fn bearer_account(parts: &Parts, state: &AppState) -> Result<AuthAccount, ApiError> {
+    let token = bearer(parts)?;
+    let row: Option<(i64, AccountId, bool)> = sqlx::query_as(
+        "select id, account_id, coalesce(last_used_at < now() - interval '1 minute', true)
+         from api_keys where key_hash = $1 and revoked_at is null",
+    )
+    .bind(hash_key(token))
+    .fetch_optional(&state.pool)
+    .await?;
+    let (key_id, account, stale) =
+        row.ok_or_else(|| ApiError::Unauthorized("invalid or revoked API key".into()))?;
+    if stale {
+        // Bookkeeping only: at most once a minute per key, off the request path.
+        let pool = state.pool.clone();
+        tokio::spawn(async move {
+            let _ = sqlx::query("update api_keys set last_used_at = now() where id = $1")
+                .bind(key_id)
+                .execute(&pool)
+                .await;
+        });
+    }
+    Ok(AuthAccount(account))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod communications;
 pub mod config;
 pub mod crypto;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod docs;

@@ -1,0 +1,676 @@
+/* Leadline dashboard: the little script the pages need. Plain ES2018, no dependencies,
+ * no request to anywhere but this server. Calls the JSON API with the session cookie and
+ * the page's CSRF token. Everything that comes from the server or from people is put
+ * into the page with textContent, never as HTML. */
+(() => {
+  'use strict';
+
+  // ---------------------------------------------------------------- widget preview
+  // The preview page answers the widget's settings request itself, with the settings the
+  // page was rendered with (saved ones, overridden by the form's unsaved values).
+  if (location.pathname === '/integrations/widget-preview') {
+    const realFetch = window.fetch.bind(window);
+    window.fetch = (input, init) => {
+      const url = new URL(typeof input === 'string' ? input : input.url, location.href);
+      if (url.origin === location.origin && url.pathname === '/api/chat/site') {
+        let settings = {};
+        try { settings = JSON.parse(document.body.getAttribute('data-settings') || '{}'); } catch (e) { /* defaults */ }
+        return Promise.resolve(new Response(JSON.stringify({ settings }), {
+          status: 200, headers: { 'Content-Type': 'application/json' },
+        }));
+      }
+      return realFetch(input, init);
+    };
+    // The preview must not take the focus from the form it sits next to (the widget
+    // focuses its input when it opens): focus() only works once someone used the frame.
+    let used = false;
+    addEventListener('pointerdown', () => { used = true; }, true);
+    addEventListener('keydown', () => { used = true; }, true);
+    const focus = HTMLElement.prototype.focus;
+    HTMLElement.prototype.focus = function (...args) { if (used) focus.apply(this, args); };
+    const openWhenReady = (tries) => {
+      // open() before the widget has its settings is remembered and done once it has.
+      if (window.LeadlineWidget) {
+        window.LeadlineWidget.open();
+      } else if (tries > 0) {
+        setTimeout(() => openWhenReady(tries - 1), 50);
+      }
+    };
+    window.addEventListener('load', () => openWhenReady(100));
+    return;
+  }
+
+  // ---------------------------------------------------------------- helpers
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const csrf = () => { const m = $('meta[name="csrf-token"]'); return m ? m.content : ''; };
+
+  /** fetch with the session cookie and CSRF token: {ok, status, data, error}. */
+  async function api(method, url, body) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json', 'X-CSRF-Token': csrf() } };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    let r;
+    try { r = await fetch(url, opts); } catch (e) {
+      return { ok: false, status: 0, data: null, error: 'Could not reach the server. Check the connection and try again.' };
+    }
+    let data = null;
+    try { data = await r.json(); } catch (e) { /* empty body */ }
+    let error = null;
+    const code = data && data.error ? data.error.code : null;
+    if (!r.ok) {
+      error = (data && data.error && data.error.message) || ('The server answered ' + r.status + '.');
+      if (r.status === 401) error = 'Your session has ended. Reload the page to sign in again.';
+    }
+    return { ok: r.ok, status: r.status, data, error, code };
+  }
+
+  /** Element builder; strings become text nodes (never HTML). */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c == null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  function say(el, kind, text) {
+    if (!el) return;
+    el.className = 'result' + (kind ? ' ' + kind : '');
+    el.textContent = text || '';
+  }
+
+  function ago(iso) {
+    const t = Date.parse(iso);
+    if (!t) return '';
+    const s = Math.max(0, (Date.now() - t) / 1000);
+    if (s < 60) return 'just now';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    if (s < 86400) return Math.floor(s / 3600) + ' h ago';
+    const d = Math.floor(s / 86400);
+    if (d < 14) return d + (d === 1 ? ' day ago' : ' days ago');
+    return new Date(t).toLocaleDateString();
+  }
+
+  function clock(iso) {
+    const t = new Date(iso);
+    if (isNaN(t)) return '';
+    const time = t.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+    if (t.toDateString() === new Date().toDateString()) return time;
+    return t.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ', ' + time;
+  }
+
+  /** A form's fields as the JSON the API expects (see data-type / data-optional). */
+  function formJson(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.disabled || el.type === 'submit' || el.type === 'button') continue;
+      if (el.type === 'radio' && !el.checked) continue;
+      const type = el.getAttribute('data-type');
+      let v;
+      if (type === 'bool') v = el.checked;
+      else {
+        const raw = el.value.trim();
+        if (raw === '' && (el.hasAttribute('data-optional') || el.hasAttribute('data-write-only'))) continue;
+        if (type === 'int') { v = parseInt(raw, 10); if (isNaN(v)) continue; }
+        else if (type === 'list') v = raw.split(/[\n,]+/).map((s) => s.trim()).filter(Boolean);
+        else if (type === 'csv') v = raw.split(',').map((s) => s.trim()).filter(Boolean);
+        else v = el.type === 'password' ? el.value : raw;
+      }
+      const path = el.name.split('.');
+      let o = out;
+      for (const p of path.slice(0, -1)) o = o[p] = o[p] || {};
+      o[path[path.length - 1]] = v;
+    }
+    return out;
+  }
+
+  async function busy(button, fn) {
+    if (button) button.disabled = true;
+    try { return await fn(); } finally { if (button) button.disabled = false; }
+  }
+
+  const reloadSoon = (ms) => setTimeout(() => location.reload(), ms || 900);
+
+  async function copyText(text) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        return true;
+      }
+    } catch (e) { /* fall back below */ }
+    const ta = h('textarea', { readonly: true, 'aria-hidden': 'true' });
+    ta.value = text;
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.append(ta);
+    ta.select();
+    let ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    ta.remove();
+    return ok;
+  }
+
+  // ---------------------------------------------------------------- everywhere
+  function initCommon() {
+    for (const s of $$('select[data-autosubmit]')) s.addEventListener('change', () => s.form.submit());
+    for (const b of $$('[data-copy]')) {
+      b.addEventListener('click', async () => {
+        const src = $(b.getAttribute('data-copy'));
+        if (!src) return;
+        const ok = await copyText(src.textContent.trim());
+        const label = b.textContent;
+        b.textContent = ok ? 'Copied' : 'Select and copy';
+        b.classList.toggle('copied', ok);
+        if (!ok) {
+          const r = document.createRange();
+          r.selectNodeContents(src);
+          const sel = getSelection();
+          sel.removeAllRanges();
+          sel.addRange(r);
+        }
+        setTimeout(() => { b.textContent = label; b.classList.remove('copied'); }, 2500);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- home
+  const HEALTH_DOT = { healthy: 'healthy', degraded: 'degraded', error: 'error', not_configured: 'not_connected' };
+  const HEALTH_TEXT = { healthy: 'Healthy', degraded: 'Degraded', error: 'Error', not_configured: 'Not set up' };
+
+  async function initHealth(box) {
+    const r = await api('GET', '/api/health/integrations');
+    const list = r.ok && r.data ? (Array.isArray(r.data) ? r.data : (r.data.integrations || r.data.items || [])) : null;
+    if (!list) {
+      box.replaceChildren(h('p', { class: 'muted', 'data-test': 'health-unavailable' }, 'Health unavailable right now.'));
+      return;
+    }
+    if (!list.length) {
+      box.replaceChildren(h('p', { class: 'muted' }, 'No integrations yet. ', h('a', { href: '/integrations' }, 'Connect one')));
+      return;
+    }
+    box.replaceChildren(...list.map((it) => {
+      const status = it.status || (it.configured ? 'healthy' : 'not_configured');
+      const details = [];
+      if (it.last_error && status !== 'healthy') details.push('Last error' + (it.last_error_at ? ' ' + ago(it.last_error_at) : '') + ': ' + it.last_error);
+      if (it.last_success_at) details.push('Last OK ' + ago(it.last_success_at));
+      return h('div', { class: 'health-item', 'data-kind': it.kind || '' },
+        h('span', { class: 'dot dot-' + (HEALTH_DOT[status] || 'not_connected') }),
+        h('div', {},
+          h('div', {}, h('span', { class: 'health-name' }, it.name || it.kind || 'Integration'), ' ',
+            h('span', { class: 'muted small' }, HEALTH_TEXT[status] || String(status))),
+          details.length ? h('div', { class: 'muted small' }, details.join(' · ')) : null));
+    }));
+  }
+
+  // ---------------------------------------------------------------- integrations: email
+  const PRESETS = {
+    gmail: ['imap.gmail.com', 993, 'tls', 'smtp.gmail.com', 465, 'tls'],
+    outlook: ['outlook.office365.com', 993, 'tls', 'smtp.office365.com', 587, 'starttls'],
+    yahoo: ['imap.mail.yahoo.com', 993, 'tls', 'smtp.mail.yahoo.com', 465, 'tls'],
+    icloud: ['imap.mail.me.com', 993, 'tls', 'smtp.mail.me.com', 587, 'starttls'],
+  };
+
+  function showChecks(sec, report) {
+    const box = $('[data-test-results]', sec);
+    box.hidden = false;
+    for (const side of ['imap', 'smtp']) {
+      const c = $('[data-check="' + side + '"]', box);
+      const res = (report && report[side]) || {};
+      c.classList.toggle('ok', !!res.ok);
+      c.classList.toggle('fail', !res.ok);
+      $('.check-icon', c).textContent = res.ok ? '✓' : '✕';
+      $('.check-msg', c).textContent = res.ok ? 'Connected and signed in.' : (res.error || 'Failed.');
+    }
+  }
+
+  function setStatus(sec, state, text) {
+    const s = $('.status', sec);
+    if (!s) return;
+    $('.dot', s).className = 'dot dot-' + state;
+    $('[data-status-text]', s).textContent = text;
+  }
+
+  function initEmail(sec) {
+    const form = $('[data-email-form]', sec);
+    const result = $(':scope > [data-result]', sec);
+    const connected = sec.getAttribute('data-connected') === 'true';
+    $('[data-email-preset]', sec).addEventListener('change', (e) => {
+      const p = PRESETS[e.target.value];
+      if (!p) return;
+      const set = (n, v) => { form.elements[n].value = v; };
+      set('imap_server', p[0]); set('imap_port', p[1]); set('imap_security', p[2]);
+      set('smtp_server', p[3]); set('smtp_port', p[4]); set('smtp_security', p[5]);
+    });
+    const testBtn = $('[data-email-test]', sec);
+    testBtn.addEventListener('click', () => busy(testBtn, async () => {
+      const body = formJson(form);
+      if (!body.password && !connected) {
+        say(result, 'err', 'Enter the app password to test these settings.');
+        return;
+      }
+      say(result, 'busy', 'Testing IMAP and SMTP…');
+      $('[data-test-results]', sec).hidden = true;
+      // Without a password the saved settings are tested.
+      const r = body.password
+        ? await api('POST', '/api/integrations/email/test', body)
+        : await api('POST', '/api/integrations/email/test');
+      if (!r.ok) { say(result, 'err', r.error); return; }
+      showChecks(sec, r.data);
+      const ok = r.data.imap.ok && r.data.smtp.ok;
+      say(result, ok ? 'ok' : 'err', ok ? 'Both servers accepted the settings.' : 'The test failed: see what the server said above.');
+    }));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const btn = e.submitter;
+      busy(btn, async () => {
+        const body = formJson(form);
+        if (!body.password) {
+          say(result, 'err', 'Enter the app password to save: it is never shown again, so changing the settings needs it once more.');
+          return;
+        }
+        say(result, 'busy', 'Testing the servers and connecting…');
+        const r = await api('POST', '/api/integrations/email/connect', body);
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        form.elements.password.value = '';
+        setStatus(sec, 'syncing', 'Waiting for the first sync');
+        say(result, 'ok', 'Connected ' + (r.data.email || '') + '. The first sync starts within a minute.');
+        reloadSoon(1500);
+      });
+    });
+    const syncBtn = $('[data-email-sync]', sec);
+    if (syncBtn) {
+      syncBtn.addEventListener('click', () => busy(syncBtn, async () => {
+        setStatus(sec, 'syncing', 'Syncing…');
+        say(result, 'busy', 'Syncing the mailbox…');
+        const r = await api('POST', '/api/integrations/email/sync');
+        if (!r.ok) {
+          setStatus(sec, 'error', 'Error');
+          say(result, 'err', r.error);
+          return;
+        }
+        setStatus(sec, 'connected', 'Connected');
+        const d = r.data || {};
+        say(result, 'ok', 'Synced: ' + (d.fetched || 0) + ' fetched, ' + (d.stored || 0) + ' new, ' + (d.duplicates || 0) + ' already known.');
+        reloadSoon(1800);
+      }));
+    }
+    const disc = $('[data-email-disconnect]', sec);
+    if (disc) {
+      disc.addEventListener('click', () => busy(disc, async () => {
+        if (!confirm('Disconnect this mailbox? Syncing stops and the stored password is erased. Messages already synced stay.')) return;
+        const r = await api('DELETE', '/api/integrations/email/disconnect');
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', 'Disconnected.');
+        reloadSoon();
+      }));
+    }
+  }
+
+  // ---------------------------------------------------------------- integrations: SMS
+  function initSms(sec) {
+    const form = $('[data-sms-form]', sec);
+    const result = $(':scope > [data-result]', sec);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      busy(e.submitter, async () => {
+        const body = formJson(form);
+        if (!body.api_key) {
+          say(result, 'err', 'Enter the Telnyx API key to save: it is never shown again, so changing the settings needs it once more.');
+          return;
+        }
+        say(result, 'busy', 'Saving…');
+        const r = await api('POST', '/api/integrations/sms/connect', body);
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        form.elements.api_key.value = '';
+        say(result, 'ok', 'Connected ' + (r.data.phone_numbers || []).join(', ') + '.');
+        reloadSoon(1200);
+      });
+    });
+    const disc = $('[data-sms-disconnect]', sec);
+    if (disc) {
+      disc.addEventListener('click', () => busy(disc, async () => {
+        if (!confirm('Disconnect Telnyx? Texts stop, the stored key and the numbers are removed. Messages already received stay.')) return;
+        const r = await api('DELETE', '/api/integrations/sms/disconnect');
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', 'Disconnected.');
+        reloadSoon();
+      }));
+    }
+  }
+
+  // ---------------------------------------------------------------- integrations: chat
+  function initChat(sec) {
+    const widget = $('[data-widget-form]', sec);
+    if (widget) {
+      const frame = $('[data-preview]', sec);
+      const siteId = widget.elements.site_id.value;
+      const colorCode = $('[data-color-value]', sec);
+      let timer = 0;
+      const refresh = () => {
+        const p = new URLSearchParams({ site_id: siteId });
+        for (const el of widget.elements) {
+          if (!el.name || el.name === 'site_id' || el.name === 'ai_responses') continue;
+          p.set(el.name, el.type === 'checkbox' ? String(el.checked) : el.value);
+        }
+        frame.src = '/integrations/widget-preview?' + p.toString();
+      };
+      widget.addEventListener('input', (e) => {
+        if (e.target.name === 'color_theme') colorCode.textContent = e.target.value;
+        clearTimeout(timer);
+        timer = setTimeout(refresh, 350);
+      });
+      widget.addEventListener('change', () => { clearTimeout(timer); timer = setTimeout(refresh, 100); });
+      widget.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const result = $('[data-result]', widget);
+        busy(e.submitter, async () => {
+          say(result, 'busy', 'Saving…');
+          const r = await api('POST', '/api/integrations/chat/settings', formJson(widget));
+          if (!r.ok) { say(result, 'err', r.error); return; }
+          say(result, 'ok', 'Saved. Visitors see it on their next page view.');
+          refresh();
+        });
+      });
+    }
+    const siteForm = $('[data-site-form]', sec);
+    if (siteForm) {
+      const id = siteForm.getAttribute('data-site-id');
+      const result = $('[data-result]', siteForm);
+      siteForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        busy(e.submitter, async () => {
+          const body = formJson(siteForm);
+          body.allowed_origins = body.allowed_origins || [];
+          const r = await api('PATCH', '/api/integrations/chat/sites/' + encodeURIComponent(id), body);
+          if (!r.ok) { say(result, 'err', r.error); return; }
+          say(result, 'ok', 'Saved.');
+          reloadSoon();
+        });
+      });
+      const del = $('[data-site-delete]', siteForm);
+      del.addEventListener('click', () => busy(del, async () => {
+        if (!confirm('Remove this website? Its widget stops working. Conversations already held stay.')) return;
+        const r = await api('DELETE', '/api/integrations/chat/sites/' + encodeURIComponent(id));
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        location.href = '/integrations#chat';
+      }));
+    }
+    const add = $('[data-new-site-form]', sec);
+    add.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const result = $('[data-result]', add);
+      busy(e.submitter, async () => {
+        const body = formJson(add);
+        body.allowed_origins = body.allowed_origins || [];
+        const r = await api('POST', '/api/integrations/chat/sites', body);
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        location.href = '/integrations?site=' + encodeURIComponent(r.data.id) + '#chat';
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- integrations: AI
+  function initAi(sec) {
+    const company = $('[data-company-form]', sec);
+    company.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const result = $('[data-result]', company);
+      busy(e.submitter, async () => {
+        const body = formJson(company);
+        body.services = body.services || [];
+        const r = await api('PUT', '/api/settings/company', body);
+        say(result, r.ok ? 'ok' : 'err', r.ok ? 'Saved. Replies use these facts from now on.' : r.error);
+      });
+    });
+    const preview = $('[data-ai-preview]', sec);
+    preview.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const result = $('[data-result]', preview);
+      const box = $('[data-ai-reply]', preview);
+      busy(e.submitter, async () => {
+        say(result, 'busy', 'Asking the responder…');
+        const text = preview.elements.text.value;
+        const r = await api('POST', '/api/ai/preview', {
+          conversation: [{ direction: 'inbound', text }],
+          channel: preview.elements.channel.value,
+        });
+        if (!r.ok) { box.hidden = true; say(result, 'err', r.error); return; }
+        say(result, '', '');
+        const d = r.data;
+        box.hidden = false;
+        $('[data-ai-meta]', box).textContent = 'Answered by ' + d.provider + (d.model ? ' (' + d.model + ')' : '') +
+          (d.fallback_reason ? ' — fell back to the rules: ' + d.fallback_reason : '') +
+          (d.intents && d.intents.length ? ' · detected: ' + d.intents.join(', ') : '');
+        const subj = $('[data-ai-subject]', box);
+        subj.hidden = !d.subject;
+        subj.textContent = d.subject ? 'Subject: ' + d.subject : '';
+        $('[data-ai-text]', box).textContent = d.text;
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- lead profile
+  function initLead() {
+    const form = $('[data-reply]');
+    if (form) {
+      const id = parseInt(form.getAttribute('data-lead-id'), 10);
+      const result = $('[data-result]', form);
+      const subjectField = $('[data-email-only]', form);
+      const sync = () => {
+        const ch = form.elements.channel.value;
+        subjectField.hidden = ch !== 'email';
+      };
+      for (const r of $$('input[name=channel]', form)) r.addEventListener('change', sync);
+      sync();
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        busy(e.submitter, async () => {
+          const ch = form.elements.channel.value;
+          const text = form.elements.text.value.trim();
+          if (!ch) { say(result, 'err', 'Choose a channel.'); return; }
+          if (!text) { say(result, 'err', 'Write a message first.'); return; }
+          say(result, 'busy', 'Sending…');
+          const r = ch === 'email'
+            ? await api('POST', '/api/integrations/email/send', { lead_id: id, subject: form.elements.subject.value.trim() || 'About your roof', body_text: text })
+            : await api('POST', '/api/sms/send', { lead_id: id, text });
+          if (!r.ok) {
+            const notConnected = r.code === 'sms_not_connected' || (ch === 'email' && r.status === 404);
+            say(result, 'err', r.error + (notConnected ? ' (Set it up under Integrations.)' : ''));
+            return;
+          }
+          form.elements.text.value = '';
+          const warn = r.data && r.data.warnings && r.data.warnings.length ? ' (' + r.data.warnings.join('; ') + ')' : '';
+          say(result, 'ok', 'Queued' + warn + '. It appears in the timeline once it is sent.');
+        });
+      });
+    }
+    const status = $('[data-lead-status]');
+    if (status) {
+      const out = $('[data-status-result]');
+      status.addEventListener('change', async () => {
+        const r = await api('PATCH', '/api/leads/' + encodeURIComponent(status.getAttribute('data-lead-id')), { status: status.value });
+        if (!r.ok) { say(out, 'err', r.error); return; }
+        say(out, 'ok', 'Saved');
+        reloadSoon(600);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- conversations
+  function initConversations(root) {
+    const list = $('[data-session-list]', root);
+    const filter = $('[data-session-filter]', root);
+    const pane = $('[data-pane]', root);
+    const empty = $('[data-empty]', root);
+    const transcript = $('[data-transcript]', root);
+    const typing = $('[data-typing]', root);
+    const takeBtn = $('[data-takeover]', root);
+    const mode = $('[data-mode]', root);
+    const result = $('[data-result]', root);
+    const replyForm = $('[data-chat-reply]', root);
+    let current = null; // {id, takeover, closed, lastId}
+    let es = null;
+    let typingTimer = 0;
+    const seen = new Set();
+
+    const label = (s) => s.lead_name || s.lead_email || s.lead_phone || 'Website visitor';
+
+    async function loadList() {
+      const q = filter.value ? '?limit=100&status=' + filter.value : '?limit=100';
+      const r = await api('GET', '/api/chat/sessions' + q);
+      if (!r.ok) { list.replaceChildren(h('li', { class: 'muted pad' }, r.error)); return; }
+      const items = r.data.items || [];
+      if (!items.length) { list.replaceChildren(h('li', { class: 'muted pad' }, 'No conversations yet. They appear here as soon as a visitor writes in the widget.')); return; }
+      list.replaceChildren(...items.map((s) => {
+        const last = s.last_message || {};
+        const b = h('button', { type: 'button', 'data-session': s.session_id, 'aria-current': current && current.id === s.session_id ? 'true' : 'false' },
+          h('div', { class: 's-top' },
+            h('span', { class: 's-name' }, label(s)),
+            h('span', { class: 'muted small' }, ago(s.last_message_at || s.started_at))),
+          h('div', { class: 's-last' }, last.text ? (last.author === 'visitor' ? '' : (last.author === 'ai' ? 'AI: ' : 'You: ')) + last.text : 'No messages'),
+          h('div', { class: 's-meta' },
+            s.score_band ? h('span', { class: 'badge badge-' + s.score_band.toLowerCase() }, s.score_band) : null,
+            h('span', { class: 'chip' }, s.status === 'open' ? 'open' : 'closed'),
+            s.human_takeover ? h('span', { class: 'chip chip-chat' }, 'you') : null,
+            s.site_name ? h('span', { class: 'muted small' }, s.site_name) : null));
+        b.addEventListener('click', () => select(s.session_id));
+        return h('li', {}, b);
+      }));
+    }
+
+    function addMessage(m) {
+      if (m.id != null) {
+        if (seen.has(m.id)) return;
+        seen.add(m.id);
+        if (current) current.lastId = Math.max(current.lastId || 0, m.id);
+      }
+      const who = m.author === 'visitor' ? 'Visitor' : (m.author === 'ai' ? 'AI' : 'You');
+      transcript.append(h('div', { class: 'msg msg-' + m.author, 'data-author': m.author, 'data-id': m.id },
+        m.text, h('div', { class: 'msg-meta' }, who + ' · ' + clock(m.timestamp))));
+      transcript.scrollTop = transcript.scrollHeight;
+    }
+
+    function showMode() {
+      if (!current) return;
+      mode.textContent = current.closed ? 'Closed' : (current.takeover ? 'You are answering' : 'AI is answering');
+      takeBtn.textContent = current.takeover ? 'Hand back to AI' : 'Take over';
+      takeBtn.hidden = current.closed;
+      replyForm.hidden = current.closed;
+    }
+
+    function stream() {
+      if (es) { es.close(); es = null; }
+      if (!current || current.closed || typeof EventSource === 'undefined') return;
+      const id = current.id;
+      es = new EventSource('/api/chat/sessions/' + encodeURIComponent(id) + '/stream?after=' + (current.lastId || 0));
+      es.addEventListener('message', (e) => {
+        if (!current || current.id !== id) return;
+        try { addMessage(JSON.parse(e.data)); } catch (err) { /* ignore malformed */ }
+        typing.hidden = true;
+        loadList();
+      });
+      es.addEventListener('typing', (e) => {
+        let d = {};
+        try { d = JSON.parse(e.data); } catch (err) { return; }
+        if (d.author !== 'visitor') return;
+        typing.hidden = !d.typing;
+        clearTimeout(typingTimer);
+        if (d.typing) typingTimer = setTimeout(() => { typing.hidden = true; }, 8000);
+      });
+      es.addEventListener('closed', () => {
+        if (!current || current.id !== id) return;
+        current.closed = true;
+        transcript.append(h('div', { class: 'msg-system' }, 'The conversation was closed.'));
+        showMode();
+        es.close();
+        loadList();
+      });
+    }
+
+    async function select(id) {
+      const r = await api('GET', '/api/chat/sessions/' + encodeURIComponent(id));
+      if (!r.ok) { say(result, 'err', r.error); return; }
+      const s = r.data;
+      current = { id: s.session_id, takeover: s.human_takeover, closed: s.status !== 'open', lastId: 0 };
+      seen.clear();
+      empty.hidden = true;
+      pane.hidden = false;
+      say(result, '', '');
+      $('[data-title]', root).textContent = label(s);
+      const sub = [s.lead_email, s.lead_phone, s.site_name, s.page_url].filter(Boolean).join(' · ');
+      $('[data-sub]', root).textContent = sub + (s.engagement_score != null ? ' · chat score ' + s.engagement_score : '');
+      const link = $('[data-lead-link]', root);
+      link.hidden = !s.lead_id;
+      if (s.lead_id) link.setAttribute('href', '/leads/' + encodeURIComponent(s.lead_id));
+      transcript.replaceChildren();
+      for (const m of s.messages || []) addMessage(m);
+      showMode();
+      for (const b of $$('[data-session]', list)) b.setAttribute('aria-current', b.getAttribute('data-session') === id ? 'true' : 'false');
+      history.replaceState(null, '', '/conversations?session=' + encodeURIComponent(id));
+      stream();
+    }
+
+    takeBtn.addEventListener('click', () => busy(takeBtn, async () => {
+      if (!current) return;
+      const r = await api('POST', '/api/chat/sessions/' + encodeURIComponent(current.id) + '/takeover', { takeover: !current.takeover });
+      if (!r.ok) { say(result, 'err', r.error); return; }
+      current.takeover = r.data.human_takeover;
+      showMode();
+      loadList();
+    }));
+
+    replyForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!current) return;
+      const text = replyForm.elements.text.value.trim();
+      if (!text) return;
+      busy(e.submitter, async () => {
+        const r = await api('POST', '/api/chat/sessions/' + encodeURIComponent(current.id) + '/reply', { text });
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, '', '');
+        replyForm.elements.text.value = '';
+        current.takeover = true;
+        showMode();
+        addMessage(r.data);
+      });
+    });
+    replyForm.elements.text.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); replyForm.requestSubmit(); }
+    });
+    filter.addEventListener('change', loadList);
+    loadList();
+    setInterval(loadList, 20000);
+    const initial = root.getAttribute('data-selected');
+    if (initial) select(initial);
+  }
+
+  // ---------------------------------------------------------------- start
+  function init() {
+    initCommon();
+    const health = $('[data-health]');
+    if (health) initHealth(health);
+    const email = $('[data-email]');
+    if (email) initEmail(email);
+    const sms = $('[data-sms]');
+    if (sms) initSms(sms);
+    const chat = $('[data-chat]');
+    if (chat) initChat(chat);
+    const ai = $('#ai');
+    if (ai && $('[data-company-form]', ai)) initAi(ai);
+    if (document.body.getAttribute('data-page') === 'leads') initLead();
+    const convo = $('[data-conversations]');
+    if (convo) initConversations(convo);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();
