@@ -255,6 +255,24 @@ async fn origins_are_checked_and_cors_answers_only_allowed_ones() {
     )
     .await;
     assert_eq!(none.status, 403);
+    // A page of this server itself (the dashboard's preview): browsers send no Origin on
+    // same-origin GETs, only Sec-Fetch-Site.
+    let own = app
+        .send(
+            app.http
+                .get(format!("{}/api/chat/site?site_key={key}", app.base))
+                .header("Sec-Fetch-Site", "same-origin"),
+        )
+        .await;
+    assert_eq!(own.status, 200);
+    let cross = app
+        .send(
+            app.http
+                .get(format!("{}/api/chat/site?site_key={key}", app.base))
+                .header("Sec-Fetch-Site", "cross-site"),
+        )
+        .await;
+    assert_eq!(cross.status, 403);
     let unknown = public(
         &app,
         "/api/chat/session/new",

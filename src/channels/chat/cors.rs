@@ -50,11 +50,20 @@ pub fn check_origin(
         Some(o) => Err(ApiError::Forbidden(format!(
             "this site does not allow the widget on {o}"
         ))),
+        // Browsers send no Origin on same-origin GETs (the dashboard's preview page).
+        None if same_origin_fetch(headers) => Ok(AllowOrigin(None)),
         None if required => Err(ApiError::Forbidden(
             "the widget's requests must carry the page's Origin".into(),
         )),
         None => Ok(AllowOrigin(None)),
     }
+}
+
+/// The browser says the request comes from a page of this server (`Sec-Fetch-Site`).
+fn same_origin_fetch(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin")
 }
 
 /// `Access-Control-Allow-Origin` for a response to an allowed origin.
