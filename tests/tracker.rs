@@ -464,3 +464,76 @@ async fn response_facts_stay_exact_whatever_the_arrival_order() {
         .unwrap();
     assert_eq!(rebuild().await, 0, "updates are followed too");
 }
+
+/// Stats over past days come from a day cache: whatever arrives later for a cached day
+/// (a backfilled touch, a reply that answers yesterday's message, a deleted lead) must
+/// show, exactly as a computation from scratch would.
+#[tokio::test]
+async fn cached_days_follow_late_changes() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    let base = Utc::now();
+    let at = |hours: i64| (base - Duration::hours(hours)).to_rfc3339();
+    let log = |kind: &'static str, dir: &'static str, hours: i64, email: &'static str| {
+        let body = json!({"type": kind, "direction": dir, "timestamp": at(hours), "content": "x", "lead": {"email": email}});
+        async { assert_eq!(app.log(&a.key, body).await.status, 201) }
+    };
+    log("sms", "inbound", 100, "a@x.com").await;
+    log("sms", "outbound", 99, "a@x.com").await;
+    log("email", "outbound", 75, "b@x.com").await;
+    log("email", "inbound", 30, "c@x.com").await;
+    let stats = || async { app.get(&a.key, "/api/communications/stats").await.body };
+    let first = stats().await;
+    assert_eq!(first["total"], 4);
+    assert_eq!(first["channels"]["email"]["response_rate"], 0.0);
+    let (cached,): (i64,) =
+        sqlx::query_as("select count(*) from stats_days_done where account_id = $1")
+            .bind(a.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(cached >= 4, "past days are cached ({cached})");
+
+    // b answers two days later: the email sent 75 h ago (a cached day) is now answered.
+    log("email", "inbound", 26, "b@x.com").await;
+    // A touch backfilled into a cached day, out of order.
+    log("phone_call", "outbound", 98, "a@x.com").await;
+    let after = stats().await;
+    assert_eq!(after["total"], 6);
+    assert_eq!(after["channels"]["email"]["response_rate"], 1.0, "{after}");
+    assert_eq!(after["by_type"]["phone_call"], 1);
+
+    // From scratch: forget every cached day and compute again.
+    sqlx::query("delete from stats_days_done")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stats().await, after);
+
+    // Deleting a lead forgets its days too.
+    let lead: (i64,) = sqlx::query_as("select id from leads where email = 'a@x.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from leads where id = $1")
+        .bind(lead.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let gone = stats().await;
+    assert_eq!(gone["total"], 3);
+    assert_eq!(gone["by_type"]["sms"], 0);
+    // A window that starts and ends mid-day mixes cached days and live edges.
+    let win = app
+        .get(
+            &a.key,
+            &format!(
+                "/api/communications/stats?from={}&to={}",
+                urlencode(&at(80)),
+                urlencode(&at(20))
+            ),
+        )
+        .await
+        .body;
+    assert_eq!(win["total"], 3, "{win}");
+}

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -62,6 +62,263 @@ pub struct Stats {
 
 type ChannelRow = (String, i64, i64, i64, Option<f64>, i64, i64);
 
+/// What the stats sum, per channel: inbound, outbound, answered outbound, seconds to our
+/// reply (sum) and replies, AI-written outbound.
+type Sums = (i64, i64, i64, f64, i64, i64);
+
+/// Sums over a time range, from the day cache and live rows together.
+#[derive(Debug, Default)]
+struct Totals {
+    per_type: BTreeMap<String, Sums>,
+    /// Inbound touches per UTC quarter hour of the day (96).
+    quarters: Vec<i64>,
+}
+
+impl Totals {
+    fn add(&mut self, kind: String, s: Sums) {
+        let t = self.per_type.entry(kind).or_default();
+        t.0 += s.0;
+        t.1 += s.1;
+        t.2 += s.2;
+        t.3 += s.3;
+        t.4 += s.4;
+        t.5 += s.5;
+    }
+
+    fn add_quarter(&mut self, q: i32, n: i64) {
+        if self.quarters.is_empty() {
+            self.quarters = vec![0; 96];
+        }
+        if let Some(slot) = usize::try_from(q)
+            .ok()
+            .and_then(|q| self.quarters.get_mut(q))
+        {
+            *slot += n;
+        }
+    }
+
+    fn channel_rows(&self) -> Vec<ChannelRow> {
+        self.per_type
+            .iter()
+            .map(|(k, s)| {
+                let speed = (s.4 > 0).then(|| s.3 / s.4 as f64 / 60.0);
+                (k.clone(), s.0, s.1, s.2, speed, s.4, s.5)
+            })
+            .collect()
+    }
+
+    /// Inbound touches per local hour, for a zone `offset_minutes` from UTC (zones are
+    /// whole quarter hours from UTC, so quarters map onto local hours exactly).
+    fn hours(&self, offset_minutes: i32) -> Vec<(i32, i64)> {
+        let mut hours = [0i64; 24];
+        for (q, n) in self.quarters.iter().enumerate() {
+            let local = (q as i32 * 15 + offset_minutes).rem_euclid(24 * 60);
+            hours[(local / 60) as usize] += n;
+        }
+        (0..24).map(|h| (h, hours[h as usize])).collect()
+    }
+}
+
+/// Per-channel sums of the touches in [$2, $3) (bounds optional), by the response facts
+/// the triggers keep on each row (migration 20261122000050_response_facts).
+const LIVE_SUMS: &str = "select type,
+        count(*) filter (where direction = 'inbound'),
+        count(*) filter (where direction = 'outbound'),
+        count(*) filter (where direction = 'outbound' and answered),
+        coalesce(sum(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null), 0)::float8,
+        count(*) filter (where run_start and reply_at is not null),
+        count(*) filter (where ai_generated and direction = 'outbound')
+     from communications
+     where account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
+       and ($3::timestamptz is null or \"timestamp\" < $3)
+     group by type";
+
+/// Inbound touches per UTC quarter hour in [$2, $3).
+const LIVE_QUARTERS: &str = "select (extract(epoch from \"timestamp\")::bigint % 86400 / 900)::int, count(*)
+     from communications
+     where account_id = $1 and direction = 'inbound'
+       and ($2::timestamptz is null or \"timestamp\" >= $2) and ($3::timestamptz is null or \"timestamp\" < $3)
+     group by 1";
+
+async fn add_live(
+    pool: &sqlx::PgPool,
+    t: &mut Totals,
+    account: i64,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let rows: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(LIVE_SUMS)
+        .bind(account)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    for (k, a, b, c, d, e, f) in rows {
+        t.add(k, (a, b, c, d, e, f));
+    }
+    let quarters: Vec<(i32, i64)> = sqlx::query_as(LIVE_QUARTERS)
+        .bind(account)
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?;
+    for (q, n) in quarters {
+        t.add_quarter(q, n);
+    }
+    Ok(())
+}
+
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Sums of [from, to): whole past UTC days from the day cache (filled on first use, under
+/// the account's stats lock), the partial days at the edges and today from live rows.
+async fn totals(
+    pool: &sqlx::PgPool,
+    account: i64,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Totals> {
+    let mut t = Totals {
+        quarters: vec![0; 96],
+        ..Totals::default()
+    };
+    let today = Utc::now().date_naive();
+    let lo = match from {
+        Some(f) if f == day_start(f.date_naive()) => Some(f.date_naive()),
+        Some(f) => f.date_naive().succ_opt(),
+        None => sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+            "select min(\"timestamp\") from communications where account_id = $1",
+        )
+        .bind(account)
+        .fetch_one(pool)
+        .await?
+        .map(|m| m.date_naive()),
+    };
+    let hi = to.map_or(today, |t| t.date_naive().min(today));
+    let (Some(lo), true) = (lo, lo.is_some_and(|lo| lo < hi)) else {
+        add_live(pool, &mut t, account, from, to).await?;
+        return Ok(t);
+    };
+    fill_days(pool, account, lo, hi).await?;
+    let cached: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(
+        "select type, sum(inbound)::int8, sum(outbound)::int8, sum(answered)::int8, sum(reply_secs)::float8,
+                sum(replies)::int8, sum(ai_outbound)::int8
+         from stats_days where account_id = $1 and day >= $2 and day < $3 group by type",
+    )
+    .bind(account)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(pool)
+    .await?;
+    for (k, a, b, c, d, e, f) in cached {
+        t.add(k, (a, b, c, d, e, f));
+    }
+    let quarters: Vec<(i16, i64)> = sqlx::query_as(
+        "select quarter, sum(inbound)::int8 from stats_day_quarters
+         where account_id = $1 and day >= $2 and day < $3 group by quarter",
+    )
+    .bind(account)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(pool)
+    .await?;
+    for (q, n) in quarters {
+        t.add_quarter(q.into(), n);
+    }
+    if from.is_some_and(|f| f < day_start(lo)) {
+        add_live(pool, &mut t, account, from, Some(day_start(lo))).await?;
+    }
+    add_live(pool, &mut t, account, Some(day_start(hi)), to).await?;
+    Ok(t)
+}
+
+/// Computes the days of [lo, hi) not yet cached, in one pass over their touches.
+async fn fill_days(pool: &sqlx::PgPool, account: i64, lo: NaiveDate, hi: NaiveDate) -> Result<()> {
+    let missing: Vec<NaiveDate> = sqlx::query_scalar(
+        "select d::date from generate_series($2::date, $3::date - 1, interval '1 day') d
+         where not exists (select 1 from stats_days_done where account_id = $1 and day = d::date)",
+    )
+    .bind(account)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(pool)
+    .await?;
+    let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
+        return Ok(());
+    };
+    let mut tx = pool.begin().await?;
+    // Writers that change a past day hold this lock shared until they commit: the counts
+    // below see every write that forgot one of these days, or the write forgets them after.
+    sqlx::query("select pg_advisory_xact_lock(7011, $1::integer)")
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
+    let missing: Vec<NaiveDate> = sqlx::query_scalar(
+        "select d from unnest($2::date[]) d
+         where not exists (select 1 from stats_days_done where account_id = $1 and day = d)",
+    )
+    .bind(account)
+    .bind(&missing)
+    .fetch_all(&mut *tx)
+    .await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let range = (day_start(*first), day_start(*last + chrono::Days::new(1)));
+    for table in ["stats_days", "stats_day_quarters"] {
+        sqlx::query(&format!(
+            "delete from {table} where account_id = $1 and day = any($2::date[])"
+        ))
+        .bind(account)
+        .bind(&missing)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "insert into stats_days (account_id, day, type, inbound, outbound, answered, reply_secs, replies, ai_outbound)
+         select $1, (\"timestamp\" at time zone 'UTC')::date, type,
+            count(*) filter (where direction = 'inbound'),
+            count(*) filter (where direction = 'outbound'),
+            count(*) filter (where direction = 'outbound' and answered),
+            coalesce(sum(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null), 0),
+            count(*) filter (where run_start and reply_at is not null),
+            count(*) filter (where ai_generated and direction = 'outbound')
+         from communications
+         where account_id = $1 and \"timestamp\" >= $3 and \"timestamp\" < $4
+           and (\"timestamp\" at time zone 'UTC')::date = any($2::date[])
+         group by 2, 3",
+    )
+    .bind(account)
+    .bind(&missing)
+    .bind(range.0)
+    .bind(range.1)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into stats_day_quarters (account_id, day, quarter, inbound)
+         select $1, (\"timestamp\" at time zone 'UTC')::date, (extract(epoch from \"timestamp\")::bigint % 86400 / 900)::int2, count(*)
+         from communications
+         where account_id = $1 and direction = 'inbound' and \"timestamp\" >= $3 and \"timestamp\" < $4
+           and (\"timestamp\" at time zone 'UTC')::date = any($2::date[])
+         group by 2, 3",
+    )
+    .bind(account)
+    .bind(&missing)
+    .bind(range.0)
+    .bind(range.1)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("insert into stats_days_done (account_id, day) select $1, unnest($2::date[]) on conflict do nothing")
+        .bind(account)
+        .bind(&missing)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Totals, response rate and speed to lead per channel, best contact hours, AI share, bands.
 #[utoipa::path(get, path = "/api/communications/stats", tag = "tracker", params(StatsParams),
     responses((status = 200, body = Stats), (status = 422, body = crate::error::ErrorBody)),
@@ -81,43 +338,16 @@ pub async fn stats(
         .fetch_one(&state.pool)
         .await?;
     let offset = super::store::utc_offset_minutes(&tz);
-    let per_channel = sqlx::query_as::<_, ChannelRow>(
-        // The response facts are kept on each row by triggers (migration
-        // 20261122000050_response_facts): one scan, no window over the account.
-        "select type,
-            count(*) filter (where direction = 'inbound'),
-            count(*) filter (where direction = 'outbound'),
-            count(*) filter (where direction = 'outbound' and answered),
-            (avg(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null) / 60)::float8,
-            count(*) filter (where run_start and reply_at is not null),
-            count(*) filter (where ai_generated and direction = 'outbound')
-         from communications
-         where account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
-           and ($3::timestamptz is null or \"timestamp\" < $3)
-         group by type",
-    )
-    .bind(account)
-    .bind(p.from)
-    .bind(p.to)
-    .fetch_all(&state.pool);
-    let hours = sqlx::query_as::<_, (i32, i64)>(
-        "select extract(hour from (\"timestamp\" at time zone 'UTC') + make_interval(mins => $4))::int, count(*)
-         from communications
-         where account_id = $1 and direction = 'inbound'
-           and ($2::timestamptz is null or \"timestamp\" >= $2) and ($3::timestamptz is null or \"timestamp\" < $3)
-         group by 1",
-    )
-    .bind(account)
-    .bind(p.from)
-    .bind(p.to)
-    .bind(offset)
-    .fetch_all(&state.pool);
     let bands = sqlx::query_as::<_, (String, i64, Option<f64>)>(
         "select score_band, count(*), avg(score)::float8 from leads where account_id = $1 group by score_band",
     )
     .bind(account)
     .fetch_all(&state.pool);
-    let (per_channel, hours, bands) = tokio::try_join!(per_channel, hours, bands)?;
+    let (totals, bands) = tokio::try_join!(totals(&state.pool, account, p.from, p.to), async {
+        Ok(bands.await?)
+    })?;
+    let per_channel = totals.channel_rows();
+    let hours = totals.hours(offset);
     Ok(Json(assemble(p.from, p.to, per_channel, hours, bands)))
 }
 
