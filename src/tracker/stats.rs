@@ -119,26 +119,22 @@ impl Totals {
     }
 }
 
-/// Per-channel sums of the touches in [$2, $3) (bounds optional), by the response facts
-/// the triggers keep on each row (migration 20261122000050_response_facts).
-const LIVE_SUMS: &str = "select type,
-        count(*) filter (where direction = 'inbound'),
-        count(*) filter (where direction = 'outbound'),
-        count(*) filter (where direction = 'outbound' and answered),
-        coalesce(sum(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null), 0)::float8,
-        count(*) filter (where run_start and reply_at is not null),
-        count(*) filter (where ai_generated and direction = 'outbound')
-     from communications
-     where account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
-       and ($3::timestamptz is null or \"timestamp\" < $3)
-     group by type";
+/// The per-channel sums of a set of touches, by the response facts the triggers keep on
+/// each row (migration 20261122000050_response_facts): inbound, outbound, answered
+/// outbound, seconds to our reply and replies, AI-written outbound.
+const SUMS: &str = "count(*) filter (where direction = 'inbound'),
+    count(*) filter (where direction = 'outbound'),
+    count(*) filter (where direction = 'outbound' and answered),
+    coalesce(sum(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null), 0)::float8,
+    count(*) filter (where run_start and reply_at is not null),
+    count(*) filter (where ai_generated and direction = 'outbound')";
 
-/// Inbound touches per UTC quarter hour in [$2, $3).
-const LIVE_QUARTERS: &str = "select (extract(epoch from \"timestamp\")::bigint % 86400 / 900)::int, count(*)
-     from communications
-     where account_id = $1 and direction = 'inbound'
-       and ($2::timestamptz is null or \"timestamp\" >= $2) and ($3::timestamptz is null or \"timestamp\" < $3)
-     group by 1";
+/// A touch's UTC quarter hour of the day (0–95).
+const QUARTER: &str = "(extract(epoch from \"timestamp\")::bigint % 86400 / 900)";
+
+/// Touches in [$2, $3) (bounds optional).
+const LIVE_RANGE: &str = "account_id = $1 and ($2::timestamptz is null or \"timestamp\" >= $2)
+    and ($3::timestamptz is null or \"timestamp\" < $3)";
 
 async fn add_live(
     pool: &sqlx::PgPool,
@@ -147,21 +143,26 @@ async fn add_live(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    let rows: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(LIVE_SUMS)
-        .bind(account)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(&format!(
+        "select type, {SUMS} from communications where {LIVE_RANGE} group by type"
+    ))
+    .bind(account)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
     for (k, a, b, c, d, e, f) in rows {
         t.add(k, (a, b, c, d, e, f));
     }
-    let quarters: Vec<(i32, i64)> = sqlx::query_as(LIVE_QUARTERS)
-        .bind(account)
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?;
+    let quarters: Vec<(i32, i64)> = sqlx::query_as(&format!(
+        "select {QUARTER}::int, count(*) from communications
+         where {LIVE_RANGE} and direction = 'inbound' group by 1"
+    ))
+    .bind(account)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
     for (q, n) in quarters {
         t.add_quarter(q, n);
     }
@@ -276,34 +277,25 @@ async fn fill_days(pool: &sqlx::PgPool, account: i64, lo: NaiveDate, hi: NaiveDa
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(
+    // $2: the days, $3..$4: the range they span (so the index narrows the scan).
+    let days = "account_id = $1 and \"timestamp\" >= $3 and \"timestamp\" < $4
+           and (\"timestamp\" at time zone 'UTC')::date = any($2::date[])";
+    sqlx::query(&format!(
         "insert into stats_days (account_id, day, type, inbound, outbound, answered, reply_secs, replies, ai_outbound)
-         select $1, (\"timestamp\" at time zone 'UTC')::date, type,
-            count(*) filter (where direction = 'inbound'),
-            count(*) filter (where direction = 'outbound'),
-            count(*) filter (where direction = 'outbound' and answered),
-            coalesce(sum(extract(epoch from reply_at - \"timestamp\")) filter (where run_start and reply_at is not null), 0),
-            count(*) filter (where run_start and reply_at is not null),
-            count(*) filter (where ai_generated and direction = 'outbound')
-         from communications
-         where account_id = $1 and \"timestamp\" >= $3 and \"timestamp\" < $4
-           and (\"timestamp\" at time zone 'UTC')::date = any($2::date[])
-         group by 2, 3",
-    )
+         select $1, (\"timestamp\" at time zone 'UTC')::date, type, {SUMS}
+         from communications where {days} group by 2, 3"
+    ))
     .bind(account)
     .bind(&missing)
     .bind(range.0)
     .bind(range.1)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query(&format!(
         "insert into stats_day_quarters (account_id, day, quarter, inbound)
-         select $1, (\"timestamp\" at time zone 'UTC')::date, (extract(epoch from \"timestamp\")::bigint % 86400 / 900)::int2, count(*)
-         from communications
-         where account_id = $1 and direction = 'inbound' and \"timestamp\" >= $3 and \"timestamp\" < $4
-           and (\"timestamp\" at time zone 'UTC')::date = any($2::date[])
-         group by 2, 3",
-    )
+         select $1, (\"timestamp\" at time zone 'UTC')::date, {QUARTER}::int2, count(*)
+         from communications where {days} and direction = 'inbound' group by 2, 3"
+    ))
     .bind(account)
     .bind(&missing)
     .bind(range.0)
