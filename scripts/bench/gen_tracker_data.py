@@ -157,18 +157,41 @@ def comms(account, first_id, n_leads, total, heavy):
                 provider = "widget"
             rows.append((ts, lead_id, channel, direction, frm, to, subject, content, inbound, duration,
                          ai, label, score_for(label, rnd), provider, thread_key))
+        rows[len(rows) - count:] = with_response_facts(rows[len(rows) - count:])
     # Rows go in in time order, as a live system stores them: a lead's touches are spread
     # over the whole table (heap and ids), not stored next to each other.
     rows.sort(key=lambda r: r[0])
     w = csv.writer(sys.stdout, lineterminator="\n")
     for msg, (ts, lead_id, channel, direction, frm, to, subject, content, inbound, duration,
-              ai, label, score, provider, thread_key) in enumerate(rows, 1):
+              ai, label, score, provider, thread_key, answered, run_start, reply_at) in enumerate(rows, 1):
         t = iso(ts)
         w.writerow([
             account, lead_id, channel, direction, t, frm, to, subject, content,
             "received" if inbound else "delivered", duration, "t" if ai else "f",
-            label, score, provider, f"seed-{msg}", thread_key, t,
+            label, score, provider, f"seed-{msg}", thread_key, t, answered, run_start, reply_at,
         ])
+
+
+def with_response_facts(lead_rows):
+    """The response facts the server keeps on each touch (see
+    migrations/*_response_facts.sql), for one lead's rows in time order: answered (outbound
+    followed by inbound), run_start (inbound not preceded by inbound), reply_at (a run start's
+    first outbound after it). None is NULL in the CSV."""
+    out = []
+    for k, r in enumerate(lead_rows):
+        direction = r[3]
+        prev = lead_rows[k - 1][3] if k > 0 else None
+        nxt = lead_rows[k + 1][3] if k + 1 < len(lead_rows) else None
+        answered = run_start = reply_at = None
+        if direction == "outbound":
+            answered = "t" if nxt == "inbound" else "f"
+        else:
+            run_start = "t" if prev != "inbound" else "f"
+            if run_start == "t":
+                reply = next((x[0] for x in lead_rows[k + 1:] if x[3] == "outbound"), None)
+                reply_at = iso(reply) if reply is not None else None
+        out.append(r + (answered, run_start, reply_at))
+    return out
 
 
 def main():
