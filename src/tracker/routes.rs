@@ -180,12 +180,19 @@ async fn profile(
     AuthAccount(account): AuthAccount,
     Path(id): Path<i64>,
 ) -> Result<Json<Profile>> {
-    let (facts, tz, touches) = {
+    // Four reads at once: the answer takes the longest (the touches), not their sum.
+    // Nothing is returned unless all succeed, and the facts and lead reads check the account.
+    let facts = async {
         let mut conn = state.pool.acquire().await?;
-        let (facts, tz) = store::load_facts(&mut conn, account, id).await?;
-        (facts, tz, store::load_touches(&mut conn, id).await?)
+        store::load_facts(&mut conn, account, id).await
     };
-    let (lead, timeline) = tokio::try_join!(
+    let touches = async {
+        let mut conn = state.pool.acquire().await?;
+        store::load_touches(&mut conn, id).await
+    };
+    let ((facts, tz), touches, lead, timeline) = tokio::try_join!(
+        facts,
+        touches,
         leads::get(&state.pool, account, id),
         timeline_items(&state.pool, id, true, None, 20)
     )?;
