@@ -67,7 +67,7 @@ type ChannelRow = (String, i64, i64, i64, Option<f64>, i64, i64);
 type Sums = (i64, i64, i64, f64, i64, i64);
 
 /// Sums over a time range, from the day cache and live rows together.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Totals {
     per_type: BTreeMap<String, Sums>,
     /// Inbound touches per UTC quarter hour of the day (96).
@@ -86,9 +86,6 @@ impl Totals {
     }
 
     fn add_quarter(&mut self, q: i32, n: i64) {
-        if self.quarters.is_empty() {
-            self.quarters = vec![0; 96];
-        }
         if let Some(slot) = usize::try_from(q)
             .ok()
             .and_then(|q| self.quarters.get_mut(q))
@@ -182,8 +179,8 @@ async fn totals(
     to: Option<DateTime<Utc>>,
 ) -> Result<Totals> {
     let mut t = Totals {
+        per_type: BTreeMap::new(),
         quarters: vec![0; 96],
-        ..Totals::default()
     };
     let today = Utc::now().date_naive();
     let lo = match from {

@@ -18,7 +18,7 @@ use crate::tracker::store::band_str;
 
 use super::extract::{merge, Extracted, LeadFields};
 use super::realtime::{publish, Event};
-use super::sites::{settings_from_row, SettingsRow, WidgetSettings, SETTINGS_COLUMNS};
+use super::sites::{settings_from_pg_row, WidgetSettings, SETTINGS_COLUMNS};
 
 /// Longest message a visitor or agent may send.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -71,18 +71,8 @@ pub fn session_select(from: &str) -> String {
 
 /// Reads the row shape `session_select` produces.
 pub fn session_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<Session> {
-    use sqlx::{FromRow, Row};
+    use sqlx::FromRow;
     let s: SessionRow = FromRow::from_row(row)?;
-    let settings: SettingsRow = (
-        row.try_get("company_name")?,
-        row.try_get::<Option<String>, _>("color_theme")?
-            .unwrap_or_else(|| "#1f6feb".into()),
-        row.try_get::<Option<String>, _>("position")?
-            .unwrap_or_else(|| "bottom-right".into()),
-        row.try_get("greeting_message")?,
-        row.try_get::<Option<serde_json::Value>, _>("settings")?
-            .unwrap_or_default(),
-    );
     Ok(Session {
         id: s.0,
         account: s.1,
@@ -97,7 +87,7 @@ pub fn session_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<Session> {
         page_url: s.10,
         allowed_origins: s.11.unwrap_or_default(),
         rate_count: s.12,
-        settings: settings_from_row(settings),
+        settings: settings_from_pg_row(row)?,
     })
 }
 
@@ -399,17 +389,7 @@ async fn fold_into_existing(
     tx.commit().await?;
     session.lead_id = Some(target);
     let known = lead_fields(&state.pool, account, target).await?;
-    let as_found = Extracted {
-        name: merged.name.clone(),
-        email: merged.email.clone(),
-        phone: merged.phone.clone(),
-        property_address: merged.property_address.clone(),
-        roof_age_years: merged.roof_age_years,
-        issues: merged.issues.clone(),
-        timeline: merged.timeline.clone(),
-        budget: merged.budget.clone(),
-    };
-    let (fields, changed) = merge(&known, &as_found);
+    let (fields, changed) = merge(&known, merged);
     if !changed.is_empty() {
         // A contact that a third lead holds stays out; the rest is kept.
         if let Err(e) = write_fields(&state.pool, account, target, &fields).await {

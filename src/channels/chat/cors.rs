@@ -76,17 +76,21 @@ impl IntoResponseParts for AllowOrigin {
         self,
         mut res: ResponseParts,
     ) -> std::result::Result<ResponseParts, Self::Error> {
-        if let Some(o) = self.0 {
-            res.headers_mut().insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
-            res.headers_mut().insert(
-                ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("retry-after"),
-            );
-        }
-        res.headers_mut()
-            .append(VARY, HeaderValue::from_static("origin"));
+        allow(res.headers_mut(), self.0);
         Ok(res)
     }
+}
+
+/// The CORS headers of a response to `origin` (none when `None`); always `Vary: Origin`.
+fn allow(h: &mut HeaderMap, origin: Option<HeaderValue>) {
+    if let Some(o) = origin {
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("retry-after"),
+        );
+    }
+    h.append(VARY, HeaderValue::from_static("origin"));
 }
 
 /// Middleware of the public chat routes: lets the widget read error bodies (never data:
@@ -100,13 +104,7 @@ pub async fn public_cors(req: Request, next: Next) -> Response {
         if res.status().is_client_error()
             && !res.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN)
         {
-            let h = res.headers_mut();
-            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
-            h.insert(
-                ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("retry-after"),
-            );
-            h.append(VARY, HeaderValue::from_static("origin"));
+            allow(res.headers_mut(), Some(o));
         }
     }
     res

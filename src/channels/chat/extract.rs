@@ -27,8 +27,11 @@ const TIMELINES: [&str; 6] = [
     "just_browsing",
 ];
 
-/// Lead details found in one message.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+/// Lead details found in one message; also a lead's fields as stored (`LeadFields`), so a
+/// merge result can be merged again. Deserializable with any field missing, since callers
+/// read it back from a session's stored JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct Extracted {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -71,20 +74,8 @@ pub fn extract(text: &str, region: phonenumber::country::Id, now_year: i32) -> E
     }
 }
 
-/// A lead's fields as stored. Deserializable with any field missing, since callers read it back
-/// from a session's stored JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LeadFields {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub property_address: Option<String>,
-    pub roof_age_years: Option<i32>,
-    pub issues: Vec<String>,
-    pub timeline: Option<String>,
-    pub budget: Option<String>,
-}
+/// A lead's fields as stored: the same fields as what a message yields.
+pub type LeadFields = Extracted;
 
 /// `known` completed with `found`, and the names of the fields that changed.
 ///

@@ -32,7 +32,7 @@ use super::conversation::{
 use super::cors::{check_origin, AllowOrigin, ClientIp};
 use super::extract::{extract, Extracted};
 use super::realtime::{publish, Event};
-use super::sites::{settings_from_row, PublicSettings, SettingsRow, SETTINGS_COLUMNS};
+use super::sites::{settings_from_pg_row, PublicSettings, SETTINGS_COLUMNS};
 
 /// Paths the widget calls from other origins.
 pub const PUBLIC_PATHS: [&str; 7] = [
@@ -74,18 +74,11 @@ async fn site_by_key(state: &AppState, key: &str) -> Result<PublicSite> {
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound("site"))?;
-    let settings: SettingsRow = (
-        row.try_get("company_name")?,
-        row.try_get("color_theme")?,
-        row.try_get("position")?,
-        row.try_get("greeting_message")?,
-        row.try_get("settings")?,
-    );
     Ok(PublicSite {
         id: row.try_get("id")?,
         account: row.try_get("account_id")?,
         allowed_origins: row.try_get("allowed_origins")?,
-        settings: settings_from_row(settings).public(),
+        settings: settings_from_pg_row(&row)?.public(),
     })
 }
 

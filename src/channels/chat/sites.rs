@@ -252,6 +252,22 @@ pub type SettingsRow = (
 pub const SETTINGS_COLUMNS: &str =
     "w.company_name, w.color_theme, w.position, w.greeting_message, w.settings";
 
+/// The settings in a row that selected `SETTINGS_COLUMNS`; a missing settings row (a
+/// left join) reads as the defaults.
+pub fn settings_from_pg_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<WidgetSettings> {
+    use sqlx::Row;
+    Ok(settings_from_row((
+        row.try_get("company_name")?,
+        row.try_get::<Option<String>, _>("color_theme")?
+            .unwrap_or_else(|| "#1f6feb".into()),
+        row.try_get::<Option<String>, _>("position")?
+            .unwrap_or_else(|| "bottom-right".into()),
+        row.try_get("greeting_message")?,
+        row.try_get::<Option<serde_json::Value>, _>("settings")?
+            .unwrap_or_default(),
+    )))
+}
+
 pub fn settings_from_row(row: SettingsRow) -> WidgetSettings {
     let (company_name, color_theme, position, greeting_message, extra) = row;
     let flag = |k: &str, default: bool| extra[k].as_bool().unwrap_or(default);
