@@ -35,6 +35,8 @@ pub struct AppState {
     pub ai: crate::ai::AiResponder,
     /// Live chat events of this server's subscribers (fed by PostgreSQL `LISTEN`).
     pub chat: crate::channels::chat::realtime::ChatHub,
+    /// Telnyx webhook keys of the SMS integrations, cached for signature checks.
+    pub telnyx_keys: crate::channels::sms::webhook::KeyCache,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -121,6 +123,7 @@ impl Application {
             secrets,
             ai,
             chat: crate::channels::chat::realtime::ChatHub::new(),
+            telnyx_keys: Default::default(),
         };
         tokio::spawn(state.chat.clone().listen(state.pool.clone()));
         Ok(Self {

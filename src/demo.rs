@@ -177,6 +177,7 @@ fn cli_state(mut config: Config, pool: sqlx::PgPool) -> anyhow::Result<AppState>
         secrets,
         ai,
         chat: crate::channels::chat::realtime::ChatHub::new(),
+        telnyx_keys: Default::default(),
     })
 }
 

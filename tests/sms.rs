@@ -678,3 +678,31 @@ async fn manual_sends_in_quiet_hours_warn_but_go_and_bad_input_is_422() {
     .await;
     assert_eq!(r.status, 422);
 }
+
+#[tokio::test]
+async fn a_key_connected_after_deliveries_began_verifies_at_once() {
+    let (app, global, _) = setup().await;
+    let a = app.account("Acme").await;
+    connect(&app, &a.key, &[OURS], json!({})).await;
+    // The server has read the webhook keys for this delivery (and caches them).
+    let first = inbound("ev-c1", "msg-c1", LEAD, OURS, "hello");
+    assert_eq!(deliver(&app, &global, &first).await.status, 200);
+    let own = keypair();
+    let b = app.account("Bolt").await;
+    connect(
+        &app,
+        &b.key,
+        &[OURS_2],
+        json!({"webhook_public_key": own.public_b64()}),
+    )
+    .await;
+    let second = inbound("ev-c2", "msg-c2", LEAD, OURS_2, "hello again");
+    let r = deliver(&app, &own, &second).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // A key that belongs to no integration is still refused, and stores nothing.
+    let stranger = keypair();
+    let third = inbound("ev-c3", "msg-c3", LEAD, OURS, "who is this");
+    assert_eq!(deliver(&app, &stranger, &third).await.status, 401);
+    assert_eq!(count(&app, "select count(*) from communications").await, 2);
+    assert_eq!(count(&app, "select count(*) from webhook_events").await, 2);
+}

@@ -378,6 +378,7 @@ async fn connect(
         }
     }
     tx.commit().await?;
+    state.telnyx_keys.forget();
     Ok(Json(status_of(&state, account).await?))
 }
 
@@ -446,6 +447,7 @@ async fn disconnect(
     if gone.rows_affected() == 0 {
         return Err(ApiError::NotFound("sms integration"));
     }
+    state.telnyx_keys.forget();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -825,13 +827,10 @@ pub(crate) async fn handle_received(state: &AppState, ev: &Event) -> Result<&'st
         ev.check_key_for(key.as_deref())?;
     }
     let account = found.as_ref().map(|(a, _)| *a);
-    match store_event(state, ev, account).await? {
-        Stored::Done => return Ok("duplicate"),
-        Stored::New | Stored::Unfinished => {}
-    }
-    let done = |account| async move {
-        mark_processed(&state.pool, std::slice::from_ref(&ev.id), account).await
-    };
+    // The event is stored (processed) after its effect: recording dedupes on the message
+    // id and the opt-out updates are idempotent, so a redelivery after a failure between
+    // the two, or a replay, changes nothing.
+    let done = |account| webhook::store_processed(state, ev, account);
     let Some(account) = account else {
         tracing::warn!(event = %ev.id, "inbound SMS to a number no account has connected; stored only");
         done(None).await?;

@@ -10,6 +10,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::app::AppState;
 use crate::auth::AccountId;
@@ -94,22 +96,69 @@ pub fn verify(
         .ok_or(VerifyError::Mismatch)
 }
 
-/// The keys a delivery may be signed with: the account-wide `TELNYX_PUBLIC_KEY` and every
-/// integration's own key. Which one is allowed for the event's account is checked later.
-async fn candidate_keys(state: &AppState) -> Result<(Option<VerifyingKey>, Vec<VerifyingKey>)> {
-    let global = state
+/// The integrations' own webhook keys, cached: every delivery is verified against them and
+/// they change rarely. The cache only narrows which keys are tried; which key may sign for
+/// an account is checked afterwards against the database (`Event::check_key_for`). A
+/// delivery that no cached key verifies reloads them (at most once a second, so forged
+/// deliveries cannot turn into a query each), and they are reloaded every minute anyway;
+/// connecting or disconnecting on this server drops them at once.
+#[derive(Clone, Default)]
+pub struct KeyCache(Arc<Mutex<CachedKeys>>);
+
+#[derive(Default)]
+struct CachedKeys {
+    keys: Vec<VerifyingKey>,
+    loaded_at: Option<Instant>,
+}
+
+const KEYS_MAX_AGE: Duration = Duration::from_secs(60);
+const KEYS_MIN_RELOAD: Duration = Duration::from_secs(1);
+
+impl KeyCache {
+    /// Drops the cached keys (an integration of this server changed its key).
+    pub fn forget(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).loaded_at = None;
+    }
+
+    fn cached(&self, max_age: Duration) -> Option<Vec<VerifyingKey>> {
+        let c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.loaded_at
+            .filter(|t| t.elapsed() < max_age)
+            .map(|_| c.keys.clone())
+    }
+
+    async fn load(&self, state: &AppState) -> Result<Vec<VerifyingKey>> {
+        let own: Vec<String> = sqlx::query_scalar(
+            "select distinct webhook_public_key from sms_integrations where webhook_public_key is not null",
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        let keys: Vec<VerifyingKey> = own.iter().filter_map(|k| parse_public_key(k)).collect();
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.keys.clone_from(&keys);
+        c.loaded_at = Some(Instant::now());
+        Ok(keys)
+    }
+
+    /// The keys a delivery may be signed with: the account-wide `TELNYX_PUBLIC_KEY` and
+    /// every integration's own key; `fresh` asks for keys read from the database just now
+    /// (unless they were read less than a second ago).
+    async fn candidates(&self, state: &AppState, fresh: bool) -> Result<Vec<VerifyingKey>> {
+        let max_age = if fresh { KEYS_MIN_RELOAD } else { KEYS_MAX_AGE };
+        let own = match self.cached(max_age) {
+            Some(keys) => keys,
+            None => self.load(state).await?,
+        };
+        Ok(global_key(state).into_iter().chain(own).collect())
+    }
+}
+
+fn global_key(state: &AppState) -> Option<VerifyingKey> {
+    state
         .config
         .telnyx_public_key
         .as_deref()
-        .and_then(parse_public_key);
-    let mut keys: Vec<VerifyingKey> = global.into_iter().collect();
-    let own: Vec<String> = sqlx::query_scalar(
-        "select distinct webhook_public_key from sms_integrations where webhook_public_key is not null",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    keys.extend(own.iter().filter_map(|k| parse_public_key(k)));
-    Ok((global, keys))
+        .and_then(parse_public_key)
 }
 
 /// The number's account and that integration's own webhook key, if any.
@@ -197,6 +246,33 @@ pub(crate) async fn store_event(
     })
 }
 
+/// Stores the event as processed, in one statement: for handlers whose effect is itself
+/// idempotent (an inbound message dedupes on its message id), so storing after the
+/// effect loses nothing and costs one write instead of two. A redelivery changes nothing.
+pub(crate) async fn store_processed(
+    state: &AppState,
+    ev: &Event,
+    account: Option<AccountId>,
+) -> Result<()> {
+    sqlx::query(
+        "insert into webhook_events (provider, event_id, account_id, event_type, payload, processed_at)
+         values ($1, $2, $3, $4, $5, now())
+         on conflict (provider, event_id) do update
+             set processed_at = coalesce(webhook_events.processed_at, now()),
+                 account_id = coalesce(webhook_events.account_id, excluded.account_id)
+             where webhook_events.processed_at is null
+                or (webhook_events.account_id is null and excluded.account_id is not null)",
+    )
+    .bind(PROVIDER)
+    .bind(&ev.id)
+    .bind(account)
+    .bind(&ev.event_type)
+    .bind(&ev.envelope)
+    .execute(&state.pool)
+    .await?;
+    Ok(())
+}
+
 /// Marks events processed (and names their account when it became known).
 pub(crate) async fn mark_processed<'c, E>(
     exec: E,
@@ -230,8 +306,17 @@ pub async fn telnyx_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let (global_key, keys) = candidate_keys(&state).await?;
-    let signed_by = verify(&headers, &body, &keys, Utc::now().timestamp()).map_err(|e| {
+    let now = Utc::now().timestamp();
+    let keys = state.telnyx_keys.candidates(&state, false).await?;
+    let verified = match verify(&headers, &body, &keys, now) {
+        // A key connected since the cache was filled (here or on another server).
+        Err(VerifyError::Mismatch | VerifyError::NoKey) => {
+            let keys = state.telnyx_keys.candidates(&state, true).await?;
+            verify(&headers, &body, &keys, now)
+        }
+        other => other,
+    };
+    let signed_by = verified.map_err(|e| {
         tracing::warn!(reason = %e, "rejected a Telnyx webhook");
         ApiError::Unauthorized(format!("invalid Telnyx signature: {e}"))
     })?;
@@ -260,7 +345,7 @@ pub async fn telnyx_webhook(
             .map(|t| t.with_timezone(&Utc)),
         payload: data["payload"].clone(),
         signed_by,
-        global_key,
+        global_key: global_key(&state),
         envelope: envelope.clone(),
     };
     let outcome = match ev.event_type.as_str() {
