@@ -586,12 +586,14 @@ async fn sending_goes_through_the_outbox_threaded_and_is_recorded() {
             json!({"to": "a@b.test", "subject": "x", "body_text": "y"}),
         )
         .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "email_not_connected");
     let r = s
         .app
         .post(&other.key, "/api/integrations/email/sync", json!({}))
         .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "email_not_connected");
 }
 
 #[tokio::test]
@@ -938,7 +940,7 @@ async fn disconnect_erases_the_secret_and_keeps_the_communications() {
         .await,
         1
     );
-    assert_eq!(sync(&s).await.status, 404);
+    assert_eq!(sync(&s).await.status, 409);
     assert_eq!(
         leadline::channels::email::sync::sync_due_once(&s.app.state)
             .await

@@ -484,7 +484,7 @@
             ? await api('POST', '/api/integrations/email/send', { lead_id: id, subject: form.elements.subject.value.trim() || 'About your roof', body_text: text })
             : await api('POST', '/api/sms/send', { lead_id: id, text });
           if (!r.ok) {
-            const notConnected = r.code === 'sms_not_connected' || (ch === 'email' && r.status === 404);
+            const notConnected = r.code === 'sms_not_connected' || r.code === 'email_not_connected';
             say(result, 'err', r.error + (notConnected ? ' (Set it up under Integrations.)' : ''));
             return;
           }

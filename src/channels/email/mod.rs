@@ -741,20 +741,31 @@ async fn disconnect(
     Ok(Json(status_of(&state, account).await?))
 }
 
+/// The account's active mailbox; 409 `email_not_connected` when there is none (as for SMS:
+/// the request is fine, the account is not in a state to serve it).
+async fn connected(state: &AppState, account: AccountId) -> Result<EmailIntegration> {
+    integration(state, account)
+        .await?
+        .filter(|i| i.is_active)
+        .ok_or_else(|| {
+            ApiError::Conflict(
+                "email_not_connected",
+                "connect a mailbox first: POST /api/integrations/email/connect".into(),
+            )
+        })
+}
+
 /// Runs a sync now.
 #[utoipa::path(post, path = "/api/integrations/email/sync", tag = "email",
-    responses((status = 200, body = SyncReport), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "a sync is already running", body = crate::error::ErrorBody),
+    responses((status = 200, body = SyncReport),
+        (status = 409, description = "no mailbox is connected, or a sync is already running", body = crate::error::ErrorBody),
         (status = 503, description = "the mailbox could not be synced", body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 async fn sync_now(
     State(state): State<AppState>,
     AuthAccount(account): AuthAccount,
 ) -> Result<Json<SyncReport>> {
-    let i = integration(&state, account)
-        .await?
-        .filter(|i| i.is_active)
-        .ok_or(ApiError::NotFound("email integration"))?;
+    let i = connected(&state, account).await?;
     Ok(Json(sync::sync_integration(&state, i.id).await?))
 }
 
@@ -946,17 +957,14 @@ pub struct Queued {
 /// Queues an email through the outbox; 202 with the outbox id. Recorded as an outbound
 /// email communication once the SMTP server accepts it.
 #[utoipa::path(post, path = "/api/integrations/email/send", tag = "email", request_body = SendEmail,
-    responses((status = 202, body = Queued), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 202, body = Queued), (status = 409, description = "no mailbox is connected", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 async fn send_email(
     State(state): State<AppState>,
     AuthAccount(account): AuthAccount,
     Json(body): Json<SendEmail>,
 ) -> Result<(StatusCode, Json<Queued>)> {
-    let i = integration(&state, account)
-        .await?
-        .filter(|i| i.is_active)
-        .ok_or(ApiError::NotFound("email integration"))?;
+    let i = connected(&state, account).await?;
     if body.body_text.trim().is_empty() || body.body_text.len() > 200_000 {
         return Err(ApiError::invalid(
             "body_text must be 1 to 200000 characters",
