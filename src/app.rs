@@ -39,6 +39,25 @@ pub struct AppState {
     pub telnyx_keys: crate::channels::sms::webhook::KeyCache,
 }
 
+impl AppState {
+    /// The state over a pool, with this process's own live parts (chat hub, key cache) fresh.
+    pub fn new(
+        pool: PgPool,
+        config: Config,
+        secrets: SecretBox,
+        ai: crate::ai::AiResponder,
+    ) -> Self {
+        Self {
+            pool,
+            config: Arc::new(config),
+            secrets,
+            ai,
+            chat: crate::channels::chat::realtime::ChatHub::new(),
+            telnyx_keys: Default::default(),
+        }
+    }
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface, without a socket (tests can drive it directly).
@@ -117,14 +136,7 @@ impl Application {
             .ok_or_else(|| anyhow::anyhow!("LEADLINE_MASTER_KEY is not set"))?;
         let ai = crate::ai::AiResponder::new(config.ai.clone()).map_err(|e| anyhow::anyhow!(e))?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
-        let state = AppState {
-            pool,
-            config: Arc::new(config),
-            secrets,
-            ai,
-            chat: crate::channels::chat::realtime::ChatHub::new(),
-            telnyx_keys: Default::default(),
-        };
+        let state = AppState::new(pool, config, secrets, ai);
         tokio::spawn(state.chat.clone().listen(state.pool.clone()));
         Ok(Self {
             listener,

@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 use anyhow::{anyhow, ensure, Context};
 use axum::body::Body;
@@ -171,14 +170,7 @@ fn cli_state(mut config: Config, pool: sqlx::PgPool) -> anyhow::Result<AppState>
     };
     config.master_key = Some(secrets.clone());
     let ai = rules_responder(&config)?;
-    Ok(AppState {
-        pool,
-        config: Arc::new(config),
-        secrets,
-        ai,
-        chat: crate::channels::chat::realtime::ChatHub::new(),
-        telnyx_keys: Default::default(),
-    })
+    Ok(AppState::new(pool, config, secrets, ai))
 }
 
 /// The offline rules responder, whatever provider is configured: deterministic, instant.

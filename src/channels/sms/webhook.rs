@@ -107,8 +107,18 @@ pub struct KeyCache(Arc<Mutex<CachedKeys>>);
 
 #[derive(Default)]
 struct CachedKeys {
-    keys: Vec<VerifyingKey>,
+    /// `TELNYX_PUBLIC_KEY`, parsed (the configuration does not change while we run).
+    global: Option<VerifyingKey>,
+    /// `global` and the integrations' own keys.
+    all: Vec<VerifyingKey>,
     loaded_at: Option<Instant>,
+}
+
+/// The keys a delivery may be signed with: the account-wide key first, then the
+/// integrations' own keys.
+pub(crate) struct Candidates {
+    pub global: Option<VerifyingKey>,
+    pub all: Vec<VerifyingKey>,
 }
 
 const KEYS_MAX_AGE: Duration = Duration::from_secs(60);
@@ -120,45 +130,48 @@ impl KeyCache {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).loaded_at = None;
     }
 
-    fn cached(&self, max_age: Duration) -> Option<Vec<VerifyingKey>> {
+    fn cached(&self, max_age: Duration) -> Option<Candidates> {
         let c = self.0.lock().unwrap_or_else(|e| e.into_inner());
         c.loaded_at
             .filter(|t| t.elapsed() < max_age)
-            .map(|_| c.keys.clone())
+            .map(|_| Candidates {
+                global: c.global,
+                all: c.all.clone(),
+            })
     }
 
-    async fn load(&self, state: &AppState) -> Result<Vec<VerifyingKey>> {
+    async fn load(&self, state: &AppState) -> Result<Candidates> {
         let own: Vec<String> = sqlx::query_scalar(
             "select distinct webhook_public_key from sms_integrations where webhook_public_key is not null",
         )
         .fetch_all(&state.pool)
         .await?;
-        let keys: Vec<VerifyingKey> = own.iter().filter_map(|k| parse_public_key(k)).collect();
-        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        c.keys.clone_from(&keys);
-        c.loaded_at = Some(Instant::now());
-        Ok(keys)
-    }
-
-    /// The keys a delivery may be signed with: the account-wide `TELNYX_PUBLIC_KEY` and
-    /// every integration's own key; `fresh` asks for keys read from the database just now
-    /// (unless they were read less than a second ago).
-    async fn candidates(&self, state: &AppState, fresh: bool) -> Result<Vec<VerifyingKey>> {
-        let max_age = if fresh { KEYS_MIN_RELOAD } else { KEYS_MAX_AGE };
-        let own = match self.cached(max_age) {
-            Some(keys) => keys,
-            None => self.load(state).await?,
+        let global = state
+            .config
+            .telnyx_public_key
+            .as_deref()
+            .and_then(parse_public_key);
+        let all: Vec<VerifyingKey> = global
+            .into_iter()
+            .chain(own.iter().filter_map(|k| parse_public_key(k)))
+            .collect();
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = CachedKeys {
+            global,
+            all: all.clone(),
+            loaded_at: Some(Instant::now()),
         };
-        Ok(global_key(state).into_iter().chain(own).collect())
+        Ok(Candidates { global, all })
     }
-}
 
-fn global_key(state: &AppState) -> Option<VerifyingKey> {
-    state
-        .config
-        .telnyx_public_key
-        .as_deref()
-        .and_then(parse_public_key)
+    /// The keys a delivery may be signed with; `fresh` asks for keys read from the
+    /// database just now (unless they were read less than a second ago).
+    pub(crate) async fn candidates(&self, state: &AppState, fresh: bool) -> Result<Candidates> {
+        let max_age = if fresh { KEYS_MIN_RELOAD } else { KEYS_MAX_AGE };
+        match self.cached(max_age) {
+            Some(keys) => Ok(keys),
+            None => self.load(state).await,
+        }
+    }
 }
 
 /// The number's account and that integration's own webhook key, if any.
@@ -307,15 +320,13 @@ pub async fn telnyx_webhook(
     body: Bytes,
 ) -> Result<Json<Value>> {
     let now = Utc::now().timestamp();
-    let keys = state.telnyx_keys.candidates(&state, false).await?;
-    let verified = match verify(&headers, &body, &keys, now) {
+    let mut keys = state.telnyx_keys.candidates(&state, false).await?;
+    let mut verified = verify(&headers, &body, &keys.all, now);
+    if matches!(verified, Err(VerifyError::Mismatch | VerifyError::NoKey)) {
         // A key connected since the cache was filled (here or on another server).
-        Err(VerifyError::Mismatch | VerifyError::NoKey) => {
-            let keys = state.telnyx_keys.candidates(&state, true).await?;
-            verify(&headers, &body, &keys, now)
-        }
-        other => other,
-    };
+        keys = state.telnyx_keys.candidates(&state, true).await?;
+        verified = verify(&headers, &body, &keys.all, now);
+    }
     let signed_by = verified.map_err(|e| {
         tracing::warn!(reason = %e, "rejected a Telnyx webhook");
         ApiError::Unauthorized(format!("invalid Telnyx signature: {e}"))
@@ -345,7 +356,7 @@ pub async fn telnyx_webhook(
             .map(|t| t.with_timezone(&Utc)),
         payload: data["payload"].clone(),
         signed_by,
-        global_key: global_key(&state),
+        global_key: keys.global,
         envelope: envelope.clone(),
     };
     let outcome = match ev.event_type.as_str() {
