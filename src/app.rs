@@ -37,6 +37,8 @@ pub struct AppState {
     pub chat: crate::channels::chat::realtime::ChatHub,
     /// Telnyx webhook keys of the SMS integrations, cached for signature checks.
     pub telnyx_keys: crate::channels::sms::webhook::KeyCache,
+    /// The recording path's batch writer (see `communications::record`).
+    pub recorder: crate::communications::Recorder,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             ai,
             chat: crate::channels::chat::realtime::ChatHub::new(),
             telnyx_keys: Default::default(),
+            recorder: Default::default(),
         }
     }
 }

@@ -170,6 +170,150 @@ async fn concurrent_redeliveries_insert_one_row_and_one_lead() {
     assert_eq!((comms, leads), (1, 1));
 }
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Expect {
+    Created,
+    Duplicate,
+    NotFound,
+}
+
+/// Concurrent writes are batched (one statement carries several); each request still gets
+/// its own answer, and the score stored on each lead counts every touch (no update lost
+/// between concurrent writers of one lead).
+#[tokio::test]
+async fn a_burst_of_concurrent_writes_is_batched_and_loses_nothing() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let b = app.account("Other").await;
+    let phone = |i: usize| format!("+1312555010{i}");
+    let mut known = vec![];
+    for i in 0..5 {
+        let r = app
+            .log(&a.key, sms_in(&phone(i), "hello", &format!("seed-{i}")))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        known.push(r.body["lead_id"].as_i64().unwrap());
+    }
+    let b_lead = app
+        .log(&b.key, sms_in("+13125550199", "hi", "b-seed"))
+        .await
+        .body["lead_id"]
+        .as_i64()
+        .unwrap();
+
+    let mut reqs: Vec<(&str, Value, Expect)> = vec![];
+    for round in 0..8 {
+        for i in 0..5 {
+            let text = "Can someone come by this week? The ceiling is stained.";
+            reqs.push((
+                &a.key,
+                sms_in(&phone(i), text, &format!("m-{i}-{round}")),
+                Expect::Created,
+            ));
+        }
+    }
+    for n in 0..3 {
+        for k in 0..2 {
+            let from = format!("+1773555020{n}");
+            reqs.push((
+                &a.key,
+                sms_in(&from, "new here", &format!("n-{n}-{k}")),
+                Expect::Created,
+            ));
+        }
+    }
+    // One provider id delivered for two different leads: one row, the second is its duplicate.
+    reqs.push((&a.key, sms_in(&phone(0), "dup", "dup-1"), Expect::Duplicate));
+    reqs.push((&a.key, sms_in(&phone(1), "dup", "dup-1"), Expect::Duplicate));
+    // Another account's lead, in the same burst.
+    let foreign =
+        json!({"type": "sms", "direction": "outbound", "lead_id": b_lead, "content": "x"});
+    reqs.push((&a.key, foreign, Expect::NotFound));
+    let own = json!({"type": "sms", "direction": "outbound", "lead_id": b_lead, "content": "Thanks", "provider_message_id": "b-1"});
+    reqs.push((&b.key, own, Expect::Created));
+
+    let responses = futures_util::future::join_all(
+        reqs.iter().map(|(key, body, _)| app.log(key, body.clone())),
+    )
+    .await;
+    let mut dup_ids = vec![];
+    for ((_, body, expect), r) in reqs.iter().zip(&responses) {
+        match expect {
+            Expect::Created => {
+                assert_eq!(r.status, 201, "{body} -> {:?}", r.body);
+                assert_eq!(r.body["provider_message_id"], body["provider_message_id"]);
+                assert_eq!(r.body["content"], body["content"]);
+            }
+            Expect::Duplicate => {
+                assert!(r.status == 201 || r.status == 200, "{:?}", r.body);
+                dup_ids.push((r.status, r.body["id"].as_i64().unwrap()));
+            }
+            Expect::NotFound => assert_eq!(r.status, 404, "{:?}", r.body),
+        }
+        if let Some(i) = (0..5).find(|&i| body["from_address"] == phone(i)) {
+            if *expect == Expect::Created {
+                assert_eq!(r.body["lead_id"].as_i64(), Some(known[i]));
+            }
+        }
+    }
+    dup_ids.sort();
+    assert_eq!(dup_ids.len(), 2);
+    assert_eq!((dup_ids[0].0, dup_ids[1].0), (200, 201), "{dup_ids:?}");
+    assert_eq!(dup_ids[0].1, dup_ids[1].1);
+    assert!(
+        app.state.recorder.batched() > 0,
+        "no statement carried more than one communication"
+    );
+
+    let count = |sql: &'static str, account: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(account)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    // 5 seeds + 40 + 6 + one dup; 5 known + 3 new leads.
+    assert_eq!(
+        count(
+            "select count(*) from communications where account_id = $1",
+            a.id
+        )
+        .await,
+        52
+    );
+    assert_eq!(
+        count("select count(*) from leads where account_id = $1", a.id).await,
+        8
+    );
+    assert_eq!(
+        count(
+            "select count(*) from communications where account_id = $1",
+            b.id
+        )
+        .await,
+        2
+    );
+    // The stored score (with its "N touches so far" detail) is what a fresh computation over
+    // the whole history gives: every touch was seen by the write that stored it.
+    let leads = app.get(&a.key, "/api/leads?limit=100").await;
+    for lead in leads.body["items"].as_array().unwrap() {
+        let id = lead["id"].as_i64().unwrap();
+        let p = app.get(&a.key, &format!("/api/leads/{id}/profile")).await;
+        assert_eq!(p.status, 200, "{:?}", p.body);
+        assert_eq!(
+            p.body["lead"]["score_breakdown"], p.body["score"]["rules"],
+            "lead {id}"
+        );
+        assert_eq!(
+            p.body["lead"]["score"], p.body["score"]["score"],
+            "lead {id}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn phone_formats_and_email_case_resolve_to_one_lead() {
     let app = spawn_app().await;

@@ -117,6 +117,8 @@ fn unpack(
 
 #[derive(sqlx::FromRow)]
 struct LeadTouchRow {
+    /// Which key of the batch (1-based).
+    ord: i64,
     lead_id: i64,
     #[sqlx(flatten)]
     facts: FactsRow,
@@ -138,7 +140,7 @@ pub enum LeadKey<'a> {
 }
 
 /// What the recording path reads before it writes: the lead, its facts, the account's
-/// UTC offset and its most recent touches (chronological), in one round trip.
+/// UTC offset and its most recent touches (chronological).
 #[derive(Debug, Clone)]
 pub struct LeadSnapshot {
     pub lead_id: i64,
@@ -147,22 +149,29 @@ pub struct LeadSnapshot {
     pub touches: Vec<Touch>,
 }
 
-/// The snapshot query, built once.
-static SNAPSHOT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The snapshot query for a batch of keys (`$1..$4` arrays: account, id, email, phone),
+/// built once. Rows come grouped by key, each key's touches newest first.
+static SNAPSHOTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "select l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
+        "select k.ord, l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
                 l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
-         from (select * from leads
-               where account_id = $1 and (id = $2 or email = $3 or phone = $4)
-               order by (email is not distinct from $3) desc, id limit 1) l
+         from unnest($1::int8[], $2::int8[], $3::text[], $4::text[]) with ordinality
+              as k(account_id, id, email, phone, ord)
+         cross join lateral (
+             select * from leads
+             where account_id = k.account_id and (id = k.id or email = k.email or phone = k.phone)
+             order by (email is not distinct from k.email) desc, id limit 1) l
          join accounts a on a.id = l.account_id
          left join lateral (
              select id, \"timestamp\", sentiment_score, duration, ({PACKED_CODE}) as code
              from communications where lead_id = l.id
-             order by \"timestamp\" desc, id desc limit $5) c on true"
+             order by \"timestamp\" desc, id desc limit $5) c on true
+         order by k.ord, c.\"timestamp\" desc, c.id desc"
     )
 });
 
+/// One lead's snapshot with its `limit` most recent touches; `None` when no lead of the
+/// account matches.
 pub async fn snapshot<'c, E>(
     exec: E,
     account: AccountId,
@@ -172,37 +181,72 @@ pub async fn snapshot<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
-    let (id, email, phone) = match key {
-        LeadKey::Id(id) => (Some(id), None, None),
-        LeadKey::Contact { email, phone } => (None, email, phone),
-    };
-    let rows: Vec<LeadTouchRow> = sqlx::query_as(SNAPSHOT_SQL.as_str())
-        .bind(account)
-        .bind(id)
-        .bind(email)
-        .bind(phone)
+    Ok(snapshots(exec, &[(account, key)], limit)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// The snapshots of several leads in one round trip, in the order of `keys` (`None` where
+/// no lead of that account matches). The recording path's writer reads a whole batch so.
+pub async fn snapshots<'c, E>(
+    exec: E,
+    keys: &[(AccountId, LeadKey<'_>)],
+    limit: i64,
+) -> std::result::Result<Vec<Option<LeadSnapshot>>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let mut accounts = Vec::with_capacity(keys.len());
+    let mut ids = Vec::with_capacity(keys.len());
+    let mut emails = Vec::with_capacity(keys.len());
+    let mut phones = Vec::with_capacity(keys.len());
+    for (account, key) in keys {
+        accounts.push(*account);
+        let (id, email, phone) = match *key {
+            LeadKey::Id(id) => (Some(id), None, None),
+            LeadKey::Contact { email, phone } => (None, email, phone),
+        };
+        ids.push(id);
+        emails.push(email);
+        phones.push(phone);
+    }
+    let rows: Vec<LeadTouchRow> = sqlx::query_as(SNAPSHOTS_SQL.as_str())
+        .bind(&accounts)
+        .bind(&ids)
+        .bind(&emails)
+        .bind(&phones)
         .bind(limit)
         .fetch_all(exec)
         .await?;
-    let mut touches: Vec<Touch> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(unpack(
-                r.id?,
-                r.timestamp?,
-                r.code?,
-                r.sentiment_score,
-                r.duration,
-            ))
-        })
-        .collect();
-    touches.reverse();
-    Ok(rows.into_iter().next().map(|row| LeadSnapshot {
-        lead_id: row.lead_id,
-        tz_offset_minutes: utc_offset_minutes(&row.facts.timezone),
-        facts: facts_of(row.facts),
-        touches,
-    }))
+    let mut out: Vec<Option<LeadSnapshot>> = vec![None; keys.len()];
+    for row in rows {
+        let Some(slot) = usize::try_from(row.ord - 1)
+            .ok()
+            .and_then(|i| out.get_mut(i))
+        else {
+            continue;
+        };
+        let snap = slot.get_or_insert_with(|| LeadSnapshot {
+            lead_id: row.lead_id,
+            tz_offset_minutes: utc_offset_minutes(&row.facts.timezone),
+            facts: facts_of(row.facts),
+            touches: Vec::new(),
+        });
+        if let (Some(id), Some(timestamp), Some(code)) = (row.id, row.timestamp, row.code) {
+            snap.touches.push(unpack(
+                id,
+                timestamp,
+                code,
+                row.sentiment_score,
+                row.duration,
+            ));
+        }
+    }
+    for snap in out.iter_mut().flatten() {
+        snap.touches.reverse();
+    }
+    Ok(out)
 }
 
 fn facts_of(row: FactsRow) -> LeadFacts {

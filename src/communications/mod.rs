@@ -11,16 +11,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 use crate::auth::{AccountId, AuthAccount};
-use crate::error::{unique_violation, ApiError, Result};
+use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::leads::{self, clean, normalize_identity, Identity, LeadIdentity};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::phone::{normalize_email, normalize_phone};
 use crate::tracker;
-use crate::tracker::model::{Channel, Direction, LeadFacts, Touch};
-use crate::tracker::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
+use crate::tracker::model::{Channel, Direction, Touch};
 
-const COMM_COLUMNS: &str = "id, lead_id, type, direction, \"timestamp\", from_address, to_address, subject, content, \
+mod writer;
+pub use writer::Recorder;
+
+pub(crate) const COMM_COLUMNS: &str = "id, lead_id, type, direction, \"timestamp\", from_address, to_address, subject, content, \
      metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, tags, provider, \
      provider_message_id, thread_key, created_at";
 
@@ -191,10 +193,11 @@ pub struct Recorded {
 /// row and inserts nothing), computes sentiment, stores, and refreshes the lead's score,
 /// band, stage and insights.
 ///
-/// Two round trips: one read (the lead, its facts and recent touches), then one atomic
-/// write statement that inserts the communication and updates (or creates) the lead with
-/// the insights computed in between. A repeated provider id makes the write fail on the
-/// unique index as a whole, so nothing (not even a new lead) is left behind.
+/// The writing is done by `writer` in batches: one read (the leads, their facts and recent
+/// touches), then one atomic statement that inserts the communications and updates (or
+/// creates) the leads with the insights computed in between. A repeated provider id makes
+/// the write fail on the unique index as a whole, so nothing (not even a new lead) is left
+/// behind. Returns once the row is committed.
 #[tracing::instrument(skip_all, fields(account, channel = new.channel.as_str()))]
 pub async fn record(
     state: &AppState,
@@ -234,13 +237,6 @@ pub async fn record(
             who
         }
     };
-    let key = match &new.lead {
-        LeadRef::Id(id) => LeadKey::Id(*id),
-        LeadRef::Identity(_) => LeadKey::Contact {
-            email: who.email.as_deref(),
-            phone: who.phone.as_deref(),
-        },
-    };
     let touch = Touch {
         // Sorts after every stored touch of the same instant.
         id: i64::MAX,
@@ -252,205 +248,19 @@ pub async fn record(
         ai_generated: new.ai_generated,
         duration_seconds: new.duration,
     };
-    let outbound = new.direction == Direction::Outbound;
-    // A new lead's identity can be created concurrently by another request: re-read and retry.
-    for _ in 0..3 {
-        let snap = store::snapshot(&state.pool, account, key, REFRESH_WINDOW - 1).await?;
-        let written = match snap {
-            None if matches!(key, LeadKey::Id(_)) => return Err(ApiError::NotFound("lead")),
-            None => {
-                let mut facts = LeadFacts {
-                    name: who.name.clone(),
-                    email: who.email.clone(),
-                    phone: who.phone.clone(),
-                    property_address: who.property_address.clone(),
-                    ..LeadFacts::default()
-                };
-                let stored = store::compute(
-                    &mut facts,
-                    std::slice::from_ref(&touch),
-                    0,
-                    Utc::now(),
-                    outbound,
-                );
-                write(state, account, None, &new, at, sentiment, &who, &stored).await
-            }
-            Some(mut snap) => {
-                snap.touches.push(touch.clone());
-                let stored = store::compute(
-                    &mut snap.facts,
-                    &snap.touches,
-                    snap.tz_offset_minutes,
-                    Utc::now(),
-                    outbound,
-                );
-                write(
-                    state,
-                    account,
-                    Some(snap.lead_id),
-                    &new,
-                    at,
-                    sentiment,
-                    &who,
-                    &stored,
-                )
-                .await
-            }
-        };
-        match written {
-            Ok(Some(communication)) => {
-                return Ok(Recorded {
-                    communication,
-                    duplicate: false,
-                })
-            }
-            Ok(None) => continue,
-            Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
-                let pmid = new.provider_message_id.as_deref().unwrap_or_default();
-                let existing = find_by_provider_id(&state.pool, account, new.channel, pmid)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("conflicting communication vanished"))?;
-                return Ok(Recorded {
-                    communication: existing,
-                    duplicate: true,
-                });
-            }
-            Err(e)
-                if matches!(
-                    unique_violation(&e),
-                    Some("leads_account_email" | "leads_account_phone")
-                ) =>
-            {
-                continue
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(
-        "identity_race",
-        "the lead was being changed concurrently; retry".into(),
-    ))
-}
-
-/// Columns of an inserted communication, bound from `$first` on (20 parameters).
-fn insert_values(first: usize) -> String {
-    (first..first + 20)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\", from_address, to_address, \
-     subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
-     tags, provider, provider_message_id, thread_key";
-
-fn bind_communication<'q>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments>,
-    account: AccountId,
-    lead_id: Option<i64>,
-    new: &'q NewCommunication,
-    at: DateTime<Utc>,
-    sentiment: Option<tracker::sentiment::Sentiment>,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments> {
-    q.bind(account)
-        .bind(lead_id)
-        .bind(new.channel.as_str())
-        .bind(new.direction.as_str())
-        .bind(at)
-        .bind(&new.from_address)
-        .bind(&new.to_address)
-        .bind(&new.subject)
-        .bind(&new.content)
-        .bind(&new.metadata)
-        .bind(&new.status)
-        .bind(new.duration)
-        .bind(&new.attachments)
-        .bind(new.ai_generated)
-        .bind(sentiment.map(|s| s.label.as_str()))
-        .bind(sentiment.map(|s| s.score))
-        .bind(&new.tags)
-        .bind(&new.provider)
-        .bind(&new.provider_message_id)
-        .bind(&new.thread_key)
-}
-
-/// `write` for an existing lead (`$2`): insert the communication, update the lead.
-static WRITE_FOR_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "with ins as (
-            insert into communications ({INSERT_COLUMNS}) values ({values}) returning {COMM_COLUMNS}
-         ), upd as (
-            update leads set score = $21, score_band = $22, score_breakdown = $23, insights = $24,
-                status = coalesce($25, status),
-                last_activity_at = greatest(last_activity_at, $5),
-                name = coalesce(name, $26),
-                property_address = coalesce(property_address, $27),
-                email = coalesce(email, case when exists (select 1 from leads o where o.account_id = $1 and o.email = $28) then null else $28 end),
-                phone = coalesce(phone, case when exists (select 1 from leads o where o.account_id = $1 and o.phone = $29) then null else $29 end),
-                updated_at = now()
-            where id = $2 and account_id = $1
-         )
-         select * from ins",
-        values = insert_values(1)
-    )
-});
-
-/// `write` for a new lead: create it, then insert its first communication.
-static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let values = insert_values(1).replacen("$2", "nl.id", 1);
-    format!(
-        "with nl as (
-            insert into leads (account_id, name, email, phone, property_address, last_activity_at,
-                               score, score_band, score_breakdown, insights, status)
-            values ($1, $26, $28, $29, $27, $5, $21, $22, $23, $24, coalesce($25, 'new'))
-            on conflict do nothing returning id
-         )
-         insert into communications ({INSERT_COLUMNS}) select {values} from nl returning {COMM_COLUMNS}"
-    )
-});
-
-/// The recording path's one write statement, parameters `$1..$20` the communication
-/// (`$2` its lead), `$21..$25` the stored insights, `$26..$29` the identity.
-/// With `Some(lead_id)`: inserts the communication and updates that lead, filling
-/// identity fields it lacks (never taking an email/phone another lead has).
-/// With `None`: creates the lead and inserts its first communication; `Ok(None)` when
-/// the identity was created concurrently (the caller re-reads and retries).
-#[allow(clippy::too_many_arguments)]
-async fn write(
-    state: &AppState,
-    account: AccountId,
-    lead_id: Option<i64>,
-    new: &NewCommunication,
-    at: DateTime<Utc>,
-    sentiment: Option<tracker::sentiment::Sentiment>,
-    who: &Identity,
-    s: &StoredInsights,
-) -> Result<Option<Communication>, sqlx::Error> {
-    // Statements built once: the hot path only binds.
-    let sql: &str = if lead_id.is_some() {
-        &WRITE_FOR_LEAD
-    } else {
-        &WRITE_WITH_NEW_LEAD
-    };
-    bind_communication(
-        sqlx::query_as::<_, Communication>(sql),
+    let work = writer::Work {
         account,
-        lead_id,
+        lead_id: match new.lead {
+            LeadRef::Id(id) => Some(id),
+            LeadRef::Identity(_) => None,
+        },
+        who,
         new,
         at,
         sentiment,
-    )
-    .bind(s.score)
-    .bind(s.band)
-    .bind(&s.breakdown)
-    .bind(&s.insights)
-    .bind(s.new_status)
-    .bind(&who.name)
-    .bind(&who.property_address)
-    .bind(&who.email)
-    .bind(&who.phone)
-    .fetch_optional(&state.pool)
-    .await
+        touch,
+    };
+    state.recorder.submit(&state.pool, work).await
 }
 
 pub async fn find_by_provider_id(

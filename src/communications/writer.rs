@@ -1,0 +1,550 @@
+//! The recording path's writer: what `record()` has validated is queued here and written
+//! in batches. Each shard is one task that takes everything queued to it, reads the
+//! snapshots of all their leads in one statement, computes each lead's score and insights,
+//! then inserts all the communications and updates all their leads in one statement.
+//!
+//! Why: a communication costs a read and a write whatever the batch size; per statement
+//! and per commit costs are paid once per batch instead of once per request, so under load
+//! the database does several times less work per communication. At low load a batch is one
+//! job and nothing waits.
+//!
+//! Jobs are sharded by their lead key, so the jobs of one lead run one after the other in
+//! one task: each sees the touches of those before it, and the insights stored on the lead
+//! are computed from every touch (no lost update between concurrent writers of a lead).
+//! A batch holds each lead at most once; a second job of the same lead waits for the next
+//! round. When the batch statement fails (a repeated provider id, an email another lead
+//! took), nothing of it was written, and its jobs are written one by one, so each gets its
+//! own answer.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{find_by_provider_id, Communication, NewCommunication, Recorded, COMM_COLUMNS};
+use crate::auth::AccountId;
+use crate::error::{unique_violation, ApiError, Result};
+use crate::leads::Identity;
+use crate::tracker;
+use crate::tracker::model::{Direction, LeadFacts, Touch};
+use crate::tracker::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
+
+/// Shards (writer tasks). More shards mean more batches in flight at once; fewer mean
+/// larger batches. Four keeps two cores busy while a batch waits on the database.
+const SHARDS: usize = 4;
+/// The most jobs one batch statement carries.
+const MAX_BATCH: usize = 64;
+/// Jobs queued per shard before `record()` waits (back-pressure).
+const QUEUE: usize = 1024;
+/// Times a job is re-read after its lead's identity changed under it.
+const MAX_ATTEMPTS: u8 = 3;
+
+/// One validated communication, ready to be written.
+pub(super) struct Work {
+    pub account: AccountId,
+    /// The lead by id, or else by `who`'s email / phone.
+    pub lead_id: Option<i64>,
+    pub who: Identity,
+    pub new: NewCommunication,
+    pub at: DateTime<Utc>,
+    pub sentiment: Option<tracker::sentiment::Sentiment>,
+    /// The touch this communication adds to its lead's history.
+    pub touch: Touch,
+}
+
+/// Work waiting in a queue, with where its outcome goes.
+struct Job {
+    work: Work,
+    attempts: u8,
+    reply: oneshot::Sender<Result<Recorded>>,
+}
+
+impl Work {
+    fn key(&self) -> LeadKey<'_> {
+        match self.lead_id {
+            Some(id) => LeadKey::Id(id),
+            None => LeadKey::Contact {
+                email: self.who.email.as_deref(),
+                phone: self.who.phone.as_deref(),
+            },
+        }
+    }
+
+    /// A hash of the lead key: jobs with the same key always land on the same shard.
+    fn key_hash(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (
+            self.account,
+            self.lead_id,
+            self.who.email.as_deref(),
+            self.who.phone.as_deref(),
+        )
+            .hash(&mut h);
+        h.finish()
+    }
+}
+
+impl Job {
+    fn answer(self, outcome: Result<Recorded>) {
+        // The caller may have gone away (client disconnected): nothing to tell then.
+        let _ = self.reply.send(outcome);
+    }
+}
+
+/// The writer's queues; started on first use (inside the runtime that serves requests).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    shards: Arc<OnceLock<Vec<mpsc::Sender<Job>>>>,
+    batched: Arc<AtomicU64>,
+}
+
+impl Recorder {
+    /// Communications written so far by statements that carried more than one.
+    pub fn batched(&self) -> u64 {
+        self.batched.load(Ordering::Relaxed)
+    }
+
+    /// Queues the job on its shard and waits until it is committed (or refused).
+    pub(super) async fn submit(&self, pool: &PgPool, work: Work) -> Result<Recorded> {
+        let shards = self.shards.get_or_init(|| {
+            (0..SHARDS)
+                .map(|_| {
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(run_shard(pool.clone(), rx, self.batched.clone()));
+                    tx
+                })
+                .collect()
+        });
+        let shard = &shards[(work.key_hash() % SHARDS as u64) as usize];
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            work,
+            attempts: 0,
+            reply,
+        };
+        shard
+            .send(job)
+            .await
+            .map_err(|_| anyhow::anyhow!("the recording writer has stopped"))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("the recording writer dropped a job"))?
+    }
+}
+
+/// One shard: takes what is queued (up to `MAX_BATCH`) and writes it, until the queue closes.
+async fn run_shard(pool: PgPool, mut rx: mpsc::Receiver<Job>, batched: Arc<AtomicU64>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // Its own task: a panic fails this batch's callers (their replies drop), not the shard.
+        let (pool, batched) = (pool.clone(), batched.clone());
+        let _ = tokio::spawn(async move { write_all(&pool, batch, &batched).await }).await;
+    }
+}
+
+/// Writes the jobs in rounds until each has its answer.
+async fn write_all(pool: &PgPool, mut pending: Vec<Job>, batched: &AtomicU64) {
+    while !pending.is_empty() {
+        // One job per key per round: the next job of a key must see this one's touch
+        // (a hash collision only defers a job a round).
+        let mut keys = HashSet::new();
+        let (round, later): (Vec<Job>, Vec<Job>) = pending
+            .into_iter()
+            .partition(|job| keys.insert(job.work.key_hash()));
+        let mut retry = write_round(pool, round, batched).await;
+        retry.extend(later);
+        pending = retry;
+    }
+}
+
+/// A job that is ready to write: its lead exists and its insights are computed.
+struct Ready {
+    job: Job,
+    lead_id: Option<i64>,
+    stored: StoredInsights,
+}
+
+/// One round: reads every job's lead, writes those of existing leads in one statement and
+/// creates the new leads one by one. Returns the jobs to run again.
+async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<Job> {
+    let keys: Vec<(AccountId, LeadKey<'_>)> = jobs
+        .iter()
+        .map(|j| (j.work.account, j.work.key()))
+        .collect();
+    let snaps = match store::snapshots(pool, &keys, REFRESH_WINDOW - 1).await {
+        Ok(snaps) => snaps,
+        Err(e) => {
+            tracing::error!(error = %e, jobs = jobs.len(), "recording: reading the leads failed");
+            for job in jobs {
+                job.answer(Err(copy_error(&e)));
+            }
+            return vec![];
+        }
+    };
+    drop(keys);
+    let now = Utc::now();
+    let mut retry = vec![];
+    let mut existing = vec![];
+    let mut creating = vec![];
+    let mut leads_in_round = HashSet::new();
+    for (job, snap) in jobs.into_iter().zip(snaps) {
+        let outbound = job.work.new.direction == Direction::Outbound;
+        match snap {
+            None if job.work.lead_id.is_some() => job.answer(Err(ApiError::NotFound("lead"))),
+            None => {
+                let mut facts = LeadFacts {
+                    name: job.work.who.name.clone(),
+                    email: job.work.who.email.clone(),
+                    phone: job.work.who.phone.clone(),
+                    property_address: job.work.who.property_address.clone(),
+                    ..LeadFacts::default()
+                };
+                let stored = store::compute(
+                    &mut facts,
+                    std::slice::from_ref(&job.work.touch),
+                    0,
+                    now,
+                    outbound,
+                );
+                creating.push(Ready {
+                    job,
+                    lead_id: None,
+                    stored,
+                });
+            }
+            // Two keys (an email, a phone) of one lead: the second waits for the next round.
+            Some(snap) if !leads_in_round.insert(snap.lead_id) => retry.push(job),
+            Some(mut snap) => {
+                snap.touches.push(job.work.touch.clone());
+                let stored = store::compute(
+                    &mut snap.facts,
+                    &snap.touches,
+                    snap.tz_offset_minutes,
+                    now,
+                    outbound,
+                );
+                existing.push(Ready {
+                    job,
+                    lead_id: Some(snap.lead_id),
+                    stored,
+                });
+            }
+        }
+    }
+    if existing.len() > 1 {
+        match write_existing(pool, &existing).await {
+            Ok(rows) => {
+                batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                let mut rows: std::collections::HashMap<i64, Communication> =
+                    rows.into_iter().map(|c| (c.lead_id, c)).collect();
+                for ready in existing {
+                    let row = ready.lead_id.and_then(|id| rows.remove(&id));
+                    ready.job.answer(match row {
+                        Some(communication) => Ok(Recorded {
+                            communication,
+                            duplicate: false,
+                        }),
+                        None => {
+                            Err(anyhow::anyhow!("a batched communication was not stored").into())
+                        }
+                    });
+                }
+            }
+            // Nothing of the batch was written: one by one, each gets its own outcome.
+            Err(e) => {
+                tracing::debug!(error = %e, jobs = existing.len(), "recording: batch refused, writing one by one");
+                creating.splice(0..0, existing);
+            }
+        }
+    } else {
+        creating.splice(0..0, existing);
+    }
+    for ready in creating {
+        if let Some(job) = write_one(pool, ready).await {
+            retry.push(job);
+        }
+    }
+    retry
+}
+
+/// Writes one job (creating its lead when `lead_id` is `None`) and answers it; returns the
+/// job when it must be read again (its lead's identity changed concurrently).
+async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
+    let written = match ready.lead_id {
+        Some(_) => write_existing(pool, std::slice::from_ref(&ready))
+            .await
+            .map(|mut rows| rows.pop()),
+        None => write_new_lead(pool, &ready).await,
+    };
+    let job = ready.job;
+    let outcome = match written {
+        Ok(Some(communication)) => Ok(Recorded {
+            communication,
+            duplicate: false,
+        }),
+        Ok(None) => return retry(job),
+        Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
+            let pmid = job
+                .work
+                .new
+                .provider_message_id
+                .as_deref()
+                .unwrap_or_default();
+            match find_by_provider_id(pool, job.work.account, job.work.new.channel, pmid).await {
+                Ok(Some(communication)) => Ok(Recorded {
+                    communication,
+                    duplicate: true,
+                }),
+                Ok(None) => Err(anyhow::anyhow!("conflicting communication vanished").into()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e)
+            if matches!(
+                unique_violation(&e),
+                Some("leads_account_email" | "leads_account_phone")
+            ) =>
+        {
+            return retry(job);
+        }
+        Err(e) => Err(e.into()),
+    };
+    job.answer(outcome);
+    None
+}
+
+/// Another try for a job whose lead's identity was changed by a concurrent writer.
+fn retry(mut job: Job) -> Option<Job> {
+    job.attempts += 1;
+    if job.attempts < MAX_ATTEMPTS {
+        return Some(job);
+    }
+    job.answer(Err(ApiError::Conflict(
+        "identity_race",
+        "the lead was being changed concurrently; retry".into(),
+    )));
+    None
+}
+
+/// The same failure for every job of a batch (a database error is not `Clone`).
+fn copy_error(e: &sqlx::Error) -> ApiError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            ApiError::Unavailable("database is unavailable, try again shortly".into())
+        }
+        e => ApiError::Internal(anyhow::anyhow!("{e}")),
+    }
+}
+
+const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\", from_address, to_address, \
+     subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
+     tags, provider, provider_message_id, thread_key";
+
+/// The batch write: one row per job of an existing lead (each lead once), `$1..$29` arrays
+/// in job order (the communication's columns, then the lead's insights and identity).
+/// Inserts in lead order (the insert trigger locks each lead row: always in the same order,
+/// so concurrent batches never deadlock), then updates every lead it inserted for, filling
+/// identity fields the lead lacks (never taking an email/phone another lead has).
+static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with v as (
+            select * from unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[],
+                $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int4[],
+                $13::jsonb[], $14::bool[], $15::text[], $16::float4[], $17::jsonb[], $18::text[],
+                $19::text[], $20::text[], $21::int4[], $22::text[], $23::jsonb[], $24::jsonb[],
+                $25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
+            as v(account_id, lead_id, type, direction, at, from_address, to_address, subject, content,
+                 metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
+                 tags, provider, provider_message_id, thread_key, score, band, breakdown, insights,
+                 new_status, name, property_address, email, phone)
+         ), ins as (
+            insert into communications ({INSERT_COLUMNS})
+            select account_id, lead_id, type, direction, at, from_address, to_address, subject, content,
+                   metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
+                   array(select jsonb_array_elements_text(tags)), provider, provider_message_id, thread_key
+            from v order by lead_id
+            returning {COMM_COLUMNS}
+         ), upd as (
+            update leads l set score = v.score, score_band = v.band, score_breakdown = v.breakdown,
+                insights = v.insights,
+                status = coalesce(v.new_status, l.status),
+                last_activity_at = greatest(l.last_activity_at, v.at),
+                name = coalesce(l.name, v.name),
+                property_address = coalesce(l.property_address, v.property_address),
+                email = coalesce(l.email, case when exists (select 1 from leads o where o.account_id = v.account_id and o.email = v.email) then null else v.email end),
+                phone = coalesce(l.phone, case when exists (select 1 from leads o where o.account_id = v.account_id and o.phone = v.phone) then null else v.phone end),
+                updated_at = now()
+            from v
+            where l.id = v.lead_id and l.account_id = v.account_id and v.lead_id in (select lead_id from ins)
+         )
+         select * from ins"
+    )
+});
+
+/// Inserts the communications of `batch` (each an existing, distinct lead) and updates their
+/// leads, atomically; returns the stored rows (in any order).
+async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communication>, sqlx::Error> {
+    let n = batch.len();
+    let mut account = Vec::with_capacity(n);
+    let mut lead = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut direction = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    let mut from = Vec::with_capacity(n);
+    let mut to = Vec::with_capacity(n);
+    let mut subject = Vec::with_capacity(n);
+    let mut content = Vec::with_capacity(n);
+    let mut metadata = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut duration = Vec::with_capacity(n);
+    let mut attachments = Vec::with_capacity(n);
+    let mut ai = Vec::with_capacity(n);
+    let mut sentiment = Vec::with_capacity(n);
+    let mut sentiment_score = Vec::with_capacity(n);
+    let mut tags = Vec::with_capacity(n);
+    let mut provider = Vec::with_capacity(n);
+    let mut pmid = Vec::with_capacity(n);
+    let mut thread = Vec::with_capacity(n);
+    let mut score = Vec::with_capacity(n);
+    let mut band = Vec::with_capacity(n);
+    let mut breakdown = Vec::with_capacity(n);
+    let mut insights = Vec::with_capacity(n);
+    let mut new_status = Vec::with_capacity(n);
+    let mut name = Vec::with_capacity(n);
+    let mut address = Vec::with_capacity(n);
+    let mut email = Vec::with_capacity(n);
+    let mut phone = Vec::with_capacity(n);
+    for Ready {
+        job,
+        lead_id,
+        stored,
+    } in batch
+    {
+        let new = &job.work.new;
+        account.push(job.work.account);
+        lead.push(*lead_id);
+        kind.push(new.channel.as_str());
+        direction.push(new.direction.as_str());
+        at.push(job.work.at);
+        from.push(new.from_address.as_deref());
+        to.push(new.to_address.as_deref());
+        subject.push(new.subject.as_deref());
+        content.push(new.content.as_deref());
+        metadata.push(&new.metadata);
+        status.push(new.status.as_deref());
+        duration.push(new.duration);
+        attachments.push(&new.attachments);
+        ai.push(new.ai_generated);
+        sentiment.push(job.work.sentiment.map(|s| s.label.as_str()));
+        sentiment_score.push(job.work.sentiment.map(|s| s.score));
+        tags.push(serde_json::Value::from(new.tags.clone()));
+        provider.push(new.provider.as_deref());
+        pmid.push(new.provider_message_id.as_deref());
+        thread.push(new.thread_key.as_deref());
+        score.push(stored.score);
+        band.push(stored.band);
+        breakdown.push(&stored.breakdown);
+        insights.push(&stored.insights);
+        new_status.push(stored.new_status);
+        name.push(job.work.who.name.as_deref());
+        address.push(job.work.who.property_address.as_deref());
+        email.push(job.work.who.email.as_deref());
+        phone.push(job.work.who.phone.as_deref());
+    }
+    sqlx::query_as::<_, Communication>(WRITE_EXISTING.as_str())
+        .bind(account)
+        .bind(lead)
+        .bind(kind)
+        .bind(direction)
+        .bind(at)
+        .bind(from)
+        .bind(to)
+        .bind(subject)
+        .bind(content)
+        .bind(metadata)
+        .bind(status)
+        .bind(duration)
+        .bind(attachments)
+        .bind(ai)
+        .bind(sentiment)
+        .bind(sentiment_score)
+        .bind(tags)
+        .bind(provider)
+        .bind(pmid)
+        .bind(thread)
+        .bind(score)
+        .bind(band)
+        .bind(breakdown)
+        .bind(insights)
+        .bind(new_status)
+        .bind(name)
+        .bind(address)
+        .bind(email)
+        .bind(phone)
+        .fetch_all(pool)
+        .await
+}
+
+/// A new lead and its first communication, in one statement; `Ok(None)` when the identity
+/// was created concurrently (the job is read again).
+static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with nl as (
+            insert into leads (account_id, name, email, phone, property_address, last_activity_at,
+                               score, score_band, score_breakdown, insights, status)
+            values ($1, $20, $21, $22, $23, $4, $24, $25, $26, $27, coalesce($28, 'new'))
+            on conflict do nothing returning id
+         )
+         insert into communications ({INSERT_COLUMNS})
+         select $1, nl.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+         from nl returning {COMM_COLUMNS}"
+    )
+});
+
+async fn write_new_lead(
+    pool: &PgPool,
+    ready: &Ready,
+) -> Result<Option<Communication>, sqlx::Error> {
+    let (job, s) = (&ready.job, &ready.stored);
+    let new = &job.work.new;
+    sqlx::query_as::<_, Communication>(WRITE_WITH_NEW_LEAD.as_str())
+        .bind(job.work.account)
+        .bind(new.channel.as_str())
+        .bind(new.direction.as_str())
+        .bind(job.work.at)
+        .bind(&new.from_address)
+        .bind(&new.to_address)
+        .bind(&new.subject)
+        .bind(&new.content)
+        .bind(&new.metadata)
+        .bind(&new.status)
+        .bind(new.duration)
+        .bind(&new.attachments)
+        .bind(new.ai_generated)
+        .bind(job.work.sentiment.map(|s| s.label.as_str()))
+        .bind(job.work.sentiment.map(|s| s.score))
+        .bind(&new.tags)
+        .bind(&new.provider)
+        .bind(&new.provider_message_id)
+        .bind(&new.thread_key)
+        .bind(&job.work.who.name)
+        .bind(&job.work.who.email)
+        .bind(&job.work.who.phone)
+        .bind(&job.work.who.property_address)
+        .bind(s.score)
+        .bind(s.band)
+        .bind(&s.breakdown)
+        .bind(&s.insights)
+        .bind(s.new_status)
+        .fetch_optional(pool)
+        .await
+}
