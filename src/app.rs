@@ -50,13 +50,13 @@ impl AppState {
         ai: crate::ai::AiResponder,
     ) -> Self {
         Self {
+            recorder: crate::communications::Recorder::new(config.record_writers),
             pool,
             config: Arc::new(config),
             secrets,
             ai,
             chat: crate::channels::chat::realtime::ChatHub::new(),
             telnyx_keys: Default::default(),
-            recorder: Default::default(),
         }
     }
 }

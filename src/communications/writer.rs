@@ -33,9 +33,6 @@ use crate::tracker;
 use crate::tracker::model::{Direction, LeadFacts, Touch};
 use crate::tracker::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
 
-/// Shards (writer tasks). More shards mean more batches in flight at once; fewer mean
-/// larger batches. Four keeps two cores busy while a batch waits on the database.
-const SHARDS: usize = 4;
 /// The most jobs one batch statement carries.
 const MAX_BATCH: usize = 64;
 /// Jobs queued per shard before `record()` waits (back-pressure).
@@ -96,13 +93,23 @@ impl Job {
 }
 
 /// The writer's queues; started on first use (inside the runtime that serves requests).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Recorder {
+    /// Shards (writer tasks): `LEADLINE_RECORD_WRITERS`.
+    writers: usize,
     shards: Arc<OnceLock<Vec<mpsc::Sender<Job>>>>,
     batched: Arc<AtomicU64>,
 }
 
 impl Recorder {
+    pub fn new(writers: usize) -> Self {
+        Self {
+            writers: writers.max(1),
+            shards: Default::default(),
+            batched: Default::default(),
+        }
+    }
+
     /// Communications written so far by statements that carried more than one.
     pub fn batched(&self) -> u64 {
         self.batched.load(Ordering::Relaxed)
@@ -111,7 +118,7 @@ impl Recorder {
     /// Queues the job on its shard and waits until it is committed (or refused).
     pub(super) async fn submit(&self, pool: &PgPool, work: Work) -> Result<Recorded> {
         let shards = self.shards.get_or_init(|| {
-            (0..SHARDS)
+            (0..self.writers)
                 .map(|_| {
                     let (tx, rx) = mpsc::channel(QUEUE);
                     tokio::spawn(run_shard(pool.clone(), rx, self.batched.clone()));
@@ -119,7 +126,7 @@ impl Recorder {
                 })
                 .collect()
         });
-        let shard = &shards[(work.key_hash() % SHARDS as u64) as usize];
+        let shard = &shards[(work.key_hash() % shards.len() as u64) as usize];
         let (reply, rx) = oneshot::channel();
         let job = Job {
             work,
