@@ -341,7 +341,7 @@ async fn sync_folder(
 }
 
 /// Messages of different leads recorded at once (one lead's stay in order).
-const RECORD_CONCURRENCY: usize = 4;
+const RECORD_CONCURRENCY: usize = 16;
 
 /// One fetched message, parsed and ready to record.
 struct Prepared {
