@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{spawn_app, spawn_on_pool, test_config};
+use common::{spawn_app, spawn_app_with, spawn_on_pool, test_config};
 use serde_json::{json, Value};
 
 fn sms_in(from: &str, text: &str, pmid: &str) -> Value {
@@ -182,7 +182,8 @@ enum Expect {
 /// between concurrent writers of one lead).
 #[tokio::test]
 async fn a_burst_of_concurrent_writes_is_batched_and_loses_nothing() {
-    let app = spawn_app().await;
+    // Two writers: the leads spread over two shards that write side by side.
+    let app = spawn_app_with(&[("LEADLINE_RECORD_WRITERS", "2")]).await;
     let a = app.account("Acme").await;
     let b = app.account("Other").await;
     let phone = |i: usize| format!("+1312555010{i}");
@@ -312,6 +313,71 @@ async fn a_burst_of_concurrent_writes_is_batched_and_loses_nothing() {
             "lead {id}"
         );
     }
+}
+
+/// Jobs queued together are written as one batch; when one of them repeats a provider id
+/// the batch statement fails as a whole, and every job is then written on its own: the
+/// repeat gets the existing row, the others are stored, nothing is lost or doubled.
+#[tokio::test]
+async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
+    use leadline::communications::{record, LeadRef, NewCommunication};
+    use leadline::leads::Identity;
+    use leadline::tracker::model::{Channel, Direction};
+    // One writer, so all three jobs share a queue on any machine.
+    let app = spawn_app_with(&[("LEADLINE_RECORD_WRITERS", "1")]).await;
+    let a = app.account("Acme").await;
+    let phone = |i: usize| format!("+1312555030{i}");
+    let mut leads = vec![];
+    for i in 0..3 {
+        let r = app
+            .log(&a.key, sms_in(&phone(i), "hello", &format!("seed-{i}")))
+            .await;
+        leads.push(r.body["lead_id"].as_i64().unwrap());
+    }
+    let sms = |i: usize, pmid: &str| {
+        let who = Identity {
+            phone: Some(phone(i)),
+            ..Identity::default()
+        };
+        let mut new =
+            NewCommunication::new(LeadRef::Identity(who), Channel::Sms, Direction::Inbound);
+        new.content = Some(format!("message for lead {i}"));
+        new.from_address = Some(phone(i));
+        new.provider_message_id = Some(pmid.to_string());
+        new
+    };
+    // Queued in one go (this test's runtime runs the writer only once all are queued).
+    let jobs = [sms(0, "b-0"), sms(1, "seed-0"), sms(2, "b-2")];
+    let outcomes =
+        futures_util::future::join_all(jobs.into_iter().map(|new| record(&app.state, a.id, new)))
+            .await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    assert!(!outcomes[0].duplicate && !outcomes[2].duplicate);
+    assert_eq!(outcomes[0].communication.lead_id, leads[0]);
+    assert_eq!(outcomes[2].communication.lead_id, leads[2]);
+    // The repeat answers with the row first stored under that id (lead 0's seed).
+    assert!(outcomes[1].duplicate);
+    assert_eq!(outcomes[1].communication.lead_id, leads[0]);
+    assert_eq!(outcomes[1].communication.content.as_deref(), Some("hello"));
+    // Written one by one, not by a multi-row statement.
+    assert_eq!(app.state.recorder.batched(), 0);
+    let per_lead: Vec<(i64, i64)> = sqlx::query_as(
+        "select lead_id, count(*) from communications group by lead_id order by lead_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(per_lead, vec![(leads[0], 2), (leads[1], 1), (leads[2], 2)]);
+
+    // The same three without the repeat go as one statement.
+    let jobs = [sms(0, "c-0"), sms(1, "c-1"), sms(2, "c-2")];
+    let outcomes =
+        futures_util::future::join_all(jobs.into_iter().map(|new| record(&app.state, a.id, new)))
+            .await;
+    assert!(outcomes
+        .iter()
+        .all(|o| o.as_ref().is_ok_and(|r| !r.duplicate)));
+    assert_eq!(app.state.recorder.batched(), 3);
 }
 
 #[tokio::test]
