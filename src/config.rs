@@ -219,5 +219,16 @@ mod tests {
         assert_eq!(e.name, "TELNYX_PUBLIC_KEY");
         let e = cfg(&[("TELNYX_API_BASE", "ftp://x")]).unwrap_err();
         assert_eq!(e.name, "TELNYX_API_BASE");
+        for bad in ["0", "65", "many"] {
+            let e = cfg(&[("LEADLINE_RECORD_WRITERS", bad)]).unwrap_err();
+            assert_eq!(e.name, "LEADLINE_RECORD_WRITERS");
+        }
+        assert_eq!(
+            cfg(&[("LEADLINE_RECORD_WRITERS", "3")])
+                .unwrap()
+                .record_writers,
+            3
+        );
+        assert!((1..=8).contains(&cfg(&[]).unwrap().record_writers));
     }
 }
