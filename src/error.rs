@@ -51,6 +51,20 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// The error for a database failure shared by several callers (a `sqlx::Error` is not
+    /// `Clone`): the same status `From<sqlx::Error>` gives; the caller logs it once.
+    pub fn database(e: &sqlx::Error) -> Self {
+        if database_unavailable(e) {
+            Self::unavailable_database()
+        } else {
+            Self::Internal(anyhow::anyhow!("{e}"))
+        }
+    }
+
+    fn unavailable_database() -> Self {
+        Self::Unavailable("database is unavailable, try again shortly".into())
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Unprocessable("validation_failed", message.into())
     }
@@ -103,14 +117,19 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable("database is unavailable, try again shortly".into())
-            }
-            _ => Self::Internal(e.into()),
+        if database_unavailable(&e) {
+            tracing::error!(error = %e, "database unavailable");
+            return Self::unavailable_database();
         }
+        Self::Internal(e.into())
     }
+}
+
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
 }
 
 impl From<anyhow::Error> for ApiError {

@@ -56,6 +56,8 @@ pub(super) struct Work {
 /// Work waiting in a queue, with where its outcome goes.
 struct Job {
     work: Work,
+    /// `work.key_hash()`, computed once.
+    key: u64,
     attempts: u8,
     reply: oneshot::Sender<Result<Recorded>>,
 }
@@ -126,10 +128,12 @@ impl Recorder {
                 })
                 .collect()
         });
-        let shard = &shards[(work.key_hash() % shards.len() as u64) as usize];
+        let key = work.key_hash();
+        let shard = &shards[(key % shards.len() as u64) as usize];
         let (reply, rx) = oneshot::channel();
         let job = Job {
             work,
+            key,
             attempts: 0,
             reply,
         };
@@ -164,9 +168,8 @@ async fn write_all(pool: &PgPool, mut pending: Vec<Job>, batched: &AtomicU64) {
         // One job per key per round: the next job of a key must see this one's touch
         // (a hash collision only defers a job a round).
         let mut keys = HashSet::new();
-        let (round, later): (Vec<Job>, Vec<Job>) = pending
-            .into_iter()
-            .partition(|job| keys.insert(job.work.key_hash()));
+        let (round, later): (Vec<Job>, Vec<Job>) =
+            pending.into_iter().partition(|job| keys.insert(job.key));
         let mut retry = write_round(pool, round, batched).await;
         retry.extend(later);
         pending = retry;
@@ -192,7 +195,7 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
         Err(e) => {
             tracing::error!(error = %e, jobs = jobs.len(), "recording: reading the leads failed");
             for job in jobs {
-                job.answer(Err(copy_error(&e)));
+                job.answer(Err(ApiError::database(&e)));
             }
             return vec![];
         }
@@ -342,28 +345,13 @@ fn retry(mut job: Job) -> Option<Job> {
     None
 }
 
-/// The same failure for every job of a batch (a database error is not `Clone`).
-fn copy_error(e: &sqlx::Error) -> ApiError {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            ApiError::Unavailable("database is unavailable, try again shortly".into())
-        }
-        e => ApiError::Internal(anyhow::anyhow!("{e}")),
-    }
-}
-
 const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\", from_address, to_address, \
      subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
      tags, provider, provider_message_id, thread_key";
 
-/// The batch write: one row per job of an existing lead (each lead once), `$1..$29` arrays
-/// in job order (the communication's columns, then the lead's insights and identity).
-/// Inserts in lead order (the insert trigger locks each lead row: always in the same order,
-/// so concurrent batches never deadlock), then updates every lead it inserted for, filling
-/// identity fields the lead lacks (never taking an email/phone another lead has).
-static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "with v as (
+/// The rows to write as CTE `v`: `$1..$29` arrays bound by `bind_rows`, one element per job
+/// (the communication's columns, then the lead's insights and identity).
+const ROWS_CTE: &str = "v as (
             select * from unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int4[],
                 $13::jsonb[], $14::bool[], $15::text[], $16::float4[], $17::jsonb[], $18::text[],
@@ -373,12 +361,27 @@ static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
                  metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
                  tags, provider, provider_message_id, thread_key, score, band, breakdown, insights,
                  new_status, name, property_address, email, phone)
-         ), ins as (
+         )";
+
+/// The communication's values selected from `v`, with `lead` as its lead id.
+fn comm_values(lead: &str) -> String {
+    format!(
+        "v.account_id, {lead}, v.type, v.direction, v.at, v.from_address, v.to_address, v.subject,
+         v.content, v.metadata, v.status, v.duration, v.attachments, v.ai_generated, v.sentiment,
+         v.sentiment_score, array(select jsonb_array_elements_text(v.tags)), v.provider,
+         v.provider_message_id, v.thread_key"
+    )
+}
+
+/// The batch write: one row per job of an existing lead (each lead once).
+/// Inserts in lead order (the insert trigger locks each lead row: always in the same order,
+/// so concurrent batches never deadlock), then updates every lead it inserted for, filling
+/// identity fields the lead lacks (never taking an email/phone another lead has).
+static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with {ROWS_CTE}, ins as (
             insert into communications ({INSERT_COLUMNS})
-            select account_id, lead_id, type, direction, at, from_address, to_address, subject, content,
-                   metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
-                   array(select jsonb_array_elements_text(tags)), provider, provider_message_id, thread_key
-            from v order by lead_id
+            select {values} from v order by v.lead_id
             returning {COMM_COLUMNS}
          ), upd as (
             update leads l set score = v.score, score_band = v.band, score_breakdown = v.breakdown,
@@ -393,13 +396,54 @@ static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
             from v
             where l.id = v.lead_id and l.account_id = v.account_id and v.lead_id in (select lead_id from ins)
          )
-         select * from ins"
+         select * from ins",
+        values = comm_values("v.lead_id")
+    )
+});
+
+/// A new lead and its first communication (one job), in one statement; no row when the
+/// identity was created concurrently (the job is read again).
+static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with {ROWS_CTE}, nl as (
+            insert into leads (account_id, name, email, phone, property_address, last_activity_at,
+                               score, score_band, score_breakdown, insights, status)
+            select account_id, name, email, phone, property_address, at, score, band, breakdown,
+                   insights, coalesce(new_status, 'new')
+            from v
+            on conflict do nothing returning id
+         )
+         insert into communications ({INSERT_COLUMNS})
+         select {values} from v, nl returning {COMM_COLUMNS}",
+        values = comm_values("nl.id")
     )
 });
 
 /// Inserts the communications of `batch` (each an existing, distinct lead) and updates their
 /// leads, atomically; returns the stored rows (in any order).
 async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communication>, sqlx::Error> {
+    bind_rows(sqlx::query_as(WRITE_EXISTING.as_str()), batch)
+        .fetch_all(pool)
+        .await
+}
+
+async fn write_new_lead(
+    pool: &PgPool,
+    ready: &Ready,
+) -> Result<Option<Communication>, sqlx::Error> {
+    bind_rows(
+        sqlx::query_as(WRITE_WITH_NEW_LEAD.as_str()),
+        std::slice::from_ref(ready),
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Binds the `$1..$29` arrays of `ROWS_CTE`, one element per job of `batch`.
+fn bind_rows<'q>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments>,
+    batch: &'q [Ready],
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments> {
     let n = batch.len();
     let mut account = Vec::with_capacity(n);
     let mut lead = Vec::with_capacity(n);
@@ -436,12 +480,12 @@ async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communicat
         stored,
     } in batch
     {
-        let new = &job.work.new;
-        account.push(job.work.account);
+        let (work, new) = (&job.work, &job.work.new);
+        account.push(work.account);
         lead.push(*lead_id);
         kind.push(new.channel.as_str());
         direction.push(new.direction.as_str());
-        at.push(job.work.at);
+        at.push(work.at);
         from.push(new.from_address.as_deref());
         to.push(new.to_address.as_deref());
         subject.push(new.subject.as_deref());
@@ -451,8 +495,9 @@ async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communicat
         duration.push(new.duration);
         attachments.push(&new.attachments);
         ai.push(new.ai_generated);
-        sentiment.push(job.work.sentiment.map(|s| s.label.as_str()));
-        sentiment_score.push(job.work.sentiment.map(|s| s.score));
+        sentiment.push(work.sentiment.map(|s| s.label.as_str()));
+        sentiment_score.push(work.sentiment.map(|s| s.score));
+        // text[] arrays cannot be ragged: each job's tags travel as one jsonb array.
         tags.push(serde_json::Value::from(new.tags.clone()));
         provider.push(new.provider.as_deref());
         pmid.push(new.provider_message_id.as_deref());
@@ -462,13 +507,12 @@ async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communicat
         breakdown.push(&stored.breakdown);
         insights.push(&stored.insights);
         new_status.push(stored.new_status);
-        name.push(job.work.who.name.as_deref());
-        address.push(job.work.who.property_address.as_deref());
-        email.push(job.work.who.email.as_deref());
-        phone.push(job.work.who.phone.as_deref());
+        name.push(work.who.name.as_deref());
+        address.push(work.who.property_address.as_deref());
+        email.push(work.who.email.as_deref());
+        phone.push(work.who.phone.as_deref());
     }
-    sqlx::query_as::<_, Communication>(WRITE_EXISTING.as_str())
-        .bind(account)
+    q.bind(account)
         .bind(lead)
         .bind(kind)
         .bind(direction)
@@ -497,61 +541,4 @@ async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communicat
         .bind(address)
         .bind(email)
         .bind(phone)
-        .fetch_all(pool)
-        .await
-}
-
-/// A new lead and its first communication, in one statement; `Ok(None)` when the identity
-/// was created concurrently (the job is read again).
-static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "with nl as (
-            insert into leads (account_id, name, email, phone, property_address, last_activity_at,
-                               score, score_band, score_breakdown, insights, status)
-            values ($1, $20, $21, $22, $23, $4, $24, $25, $26, $27, coalesce($28, 'new'))
-            on conflict do nothing returning id
-         )
-         insert into communications ({INSERT_COLUMNS})
-         select $1, nl.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-         from nl returning {COMM_COLUMNS}"
-    )
-});
-
-async fn write_new_lead(
-    pool: &PgPool,
-    ready: &Ready,
-) -> Result<Option<Communication>, sqlx::Error> {
-    let (job, s) = (&ready.job, &ready.stored);
-    let new = &job.work.new;
-    sqlx::query_as::<_, Communication>(WRITE_WITH_NEW_LEAD.as_str())
-        .bind(job.work.account)
-        .bind(new.channel.as_str())
-        .bind(new.direction.as_str())
-        .bind(job.work.at)
-        .bind(&new.from_address)
-        .bind(&new.to_address)
-        .bind(&new.subject)
-        .bind(&new.content)
-        .bind(&new.metadata)
-        .bind(&new.status)
-        .bind(new.duration)
-        .bind(&new.attachments)
-        .bind(new.ai_generated)
-        .bind(job.work.sentiment.map(|s| s.label.as_str()))
-        .bind(job.work.sentiment.map(|s| s.score))
-        .bind(&new.tags)
-        .bind(&new.provider)
-        .bind(&new.provider_message_id)
-        .bind(&new.thread_key)
-        .bind(&job.work.who.name)
-        .bind(&job.work.who.email)
-        .bind(&job.work.who.phone)
-        .bind(&job.work.who.property_address)
-        .bind(s.score)
-        .bind(s.band)
-        .bind(&s.breakdown)
-        .bind(&s.insights)
-        .bind(s.new_status)
-        .fetch_optional(pool)
-        .await
 }
