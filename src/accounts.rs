@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::auth::{issue_key, AccountId};
+use crate::auth::issue_key;
+use crate::domain::AccountId;
 
 /// What `leadline account create` and `account key` print: the key appears only here.
 #[derive(Debug, Serialize)]

@@ -1,5 +1,4 @@
-//! Application state, the router assembled from each area's routes, and serving with
-//! graceful shutdown.
+//! The router assembled from each area's routes, and serving with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,43 +22,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Database;
 use crate::error::ApiError;
-
-/// What every handler can reach. Cheap to clone; holds no state a second replica would need.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub config: Arc<Config>,
-    /// Seals and opens stored credentials.
-    pub secrets: SecretBox,
-    /// The configured AI responder (rules by default), with its fallback.
-    pub ai: crate::ai::AiResponder,
-    /// Live chat events of this server's subscribers (fed by PostgreSQL `LISTEN`).
-    pub chat: crate::channels::chat::realtime::ChatHub,
-    /// Telnyx webhook keys of the SMS integrations, cached for signature checks.
-    pub telnyx_keys: crate::channels::sms::webhook::KeyCache,
-    /// The recording path's batch writer (see `communications::record`).
-    pub recorder: crate::communications::Recorder,
-}
-
-impl AppState {
-    /// The state over a pool, with this process's own live parts (chat hub, key cache) fresh.
-    pub fn new(
-        pool: PgPool,
-        config: Config,
-        secrets: SecretBox,
-        ai: crate::ai::AiResponder,
-    ) -> Self {
-        Self {
-            recorder: crate::communications::Recorder::new(config.record_writers),
-            pool,
-            config: Arc::new(config),
-            secrets,
-            ai,
-            chat: crate::channels::chat::realtime::ChatHub::new(),
-            telnyx_keys: Default::default(),
-        }
-    }
-}
+use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -68,34 +31,43 @@ pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = OpenApiRouter::with_openapi(crate::docs::ApiDoc::openapi())
         .merge(crate::health::router())
         .merge(crate::leads::router())
+        .merge(crate::keys::router())
         .merge(crate::communications::router())
-        .merge(crate::tracker::routes::router())
+        .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())
         .merge(crate::channels::calls::router())
         .merge(crate::channels::email::router())
         .merge(crate::ai::service::router())
         .merge(crate::channels::chat::router())
+        .merge(crate::channels::quarantine::router())
+        .merge(crate::channels::outbox::router())
+        .merge(crate::channels::router())
         .split_for_parts();
+    let mut openapi = openapi;
+    utoipa::Modify::modify(&crate::docs::ErrorResponses, &mut openapi);
     let openapi = Arc::new(openapi);
     let max_body = state.config.max_body_bytes;
+    let db_watch = state.db_watch.clone();
     api_routes
         .route("/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/docs", get(crate::docs::docs_page))
         .route("/widget.js", get(crate::channels::chat::widget::script))
         .merge(crate::dashboard::router())
         .fallback(|| async { ApiError::NotFound("route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::BadRequest("method_not_allowed", "this method is not allowed on this path".into())
-        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(db_watch, crate::db::watch::fail_fast))
+        .layer(axum::middleware::from_fn(crate::extract::refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn(crate::extract::json_errors))
         .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // The path only: query strings may carry tokens.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    // The path only (query strings may carry tokens), secrets in it redacted.
+                    let path = crate::telemetry::redacted_path(req.uri().path());
+                    tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)),
         )
@@ -139,8 +111,12 @@ impl Application {
             .ok_or_else(|| anyhow::anyhow!("LEADLINE_MASTER_KEY is not set"))?;
         let ai = crate::ai::AiResponder::new(config.ai.clone()).map_err(|e| anyhow::anyhow!(e))?;
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        // The real address (also for port 0): the server's own origin is derived from it.
+        let mut config = config;
+        config.bind = listener.local_addr()?;
         let state = AppState::new(pool, config, secrets, ai);
         tokio::spawn(state.chat.clone().listen(state.pool.clone()));
+        tokio::spawn(state.db_watch.clone().run(state.pool.clone()));
         Ok(Self {
             listener,
             state,
@@ -166,6 +142,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let background = crate::scheduler::spawn(self.state.clone());
+        let supervisor = self.database.as_ref().and_then(Database::supervise);
         let app = router(self.state.clone());
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
         let hub = self.state.chat.clone();
@@ -176,20 +153,19 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             let _ = stopped_tx.send(());
         };
-        let serve = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal);
+        let serve = crate::serve::serve(self.listener, app, self.state.config.connections, signal);
         let drained = async move {
             let _ = stopped_rx.await;
             tokio::time::sleep(Duration::from_secs(30)).await;
         };
         tokio::select! {
-            r = serve => r?,
+            _ = serve => {}
             _ = drained => tracing::warn!("in-flight requests did not finish within 30 s; stopping anyway"),
         }
         background.abort();
+        if let Some(s) = supervisor {
+            s.abort();
+        }
         if let Some(db) = self.database {
             db.shutdown().await;
         }

@@ -61,6 +61,16 @@ pub enum AccountCommand {
         #[arg(long)]
         account: i64,
     },
+    /// Revoke a key of an account, by its prefix (`ll_1a2b3c4d`, as `GET /api/keys` lists
+    /// it) or its id; its dashboard sessions end too.
+    RevokeKey {
+        #[arg(long)]
+        account: i64,
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        prefix: Option<String>,
+        #[arg(long)]
+        id: Option<i64>,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -86,6 +96,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     AccountCommand::Key { account } => {
                         crate::accounts::new_key(&pool, account).await?
+                    }
+                    AccountCommand::RevokeKey {
+                        account,
+                        prefix,
+                        id,
+                    } => {
+                        let done =
+                            crate::keys::revoke(&pool, account, id, prefix.as_deref()).await?;
+                        anyhow::ensure!(done, "account {account} has no such live key");
+                        println!(
+                            "{}",
+                            serde_json::json!({"account_id": account, "revoked": true})
+                        );
+                        return Ok(());
                     }
                 };
                 println!("{}", serde_json::to_string(&issued)?);

@@ -15,6 +15,13 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Batch writers of the recording path (see `communications::writer`).
     pub record_writers: usize,
+    /// `LEADLINE_OUTBOX_CONCURRENCY` (default 8): outbox items in flight in this process.
+    pub outbox_concurrency: usize,
+    /// `LEADLINE_OUTBOX_PER_ACCOUNT` (default 2): items in flight per account, all replicas.
+    pub outbox_per_account: i64,
+    /// `LEADLINE_HEADER_TIMEOUT_SECS` (default 20) and `LEADLINE_MAX_CONNECTIONS`
+    /// (default 1000): see `serve::Limits`.
+    pub connections: crate::serve::Limits,
     pub public_url: Option<String>,
     /// `LEADLINE_MASTER_KEY` (validated); see `App::secret_box` for the embedded fallback.
     pub master_key: Option<crate::crypto::SecretBox>,
@@ -25,9 +32,9 @@ pub struct Config {
     /// `TELNYX_PUBLIC_KEY`: the account-wide webhook key (base64 Ed25519, 32 bytes).
     pub telnyx_public_key: Option<String>,
     /// Email channel settings (sync cron, auto-reply cooldown, Mailgun key, insecure mail).
-    pub email: crate::channels::email::EmailConfig,
+    pub email: crate::channels::email::config::EmailConfig,
     /// Website chat limits and proxy trust (see `channels::chat::ChatConfig`).
-    pub chat: crate::channels::chat::ChatConfig,
+    pub chat: crate::channels::chat::config::ChatConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -80,17 +87,21 @@ impl Config {
             "LEADLINE_DB_MAX_CONNECTIONS",
             default_db_connections(),
         )?;
-        let record_writers = parse_num(
+        let record_writers = parse_in(
             &non_empty,
             "LEADLINE_RECORD_WRITERS",
             default_record_writers(),
+            1..=64,
         )?;
-        if !(1..=64).contains(&record_writers) {
-            return Err(ConfigError {
-                name: "LEADLINE_RECORD_WRITERS",
-                reason: format!("{record_writers} is not between 1 and 64"),
-            });
-        }
+        let outbox_concurrency = parse_in(&non_empty, "LEADLINE_OUTBOX_CONCURRENCY", 8, 1..=256)?;
+        let outbox_per_account = parse_in(&non_empty, "LEADLINE_OUTBOX_PER_ACCOUNT", 2, 1..=64)?;
+        let header_timeout = parse_in(&non_empty, "LEADLINE_HEADER_TIMEOUT_SECS", 20, 1..=600)?;
+        let max_connections =
+            parse_in(&non_empty, "LEADLINE_MAX_CONNECTIONS", 1000, 1..=1_000_000)?;
+        let connections = crate::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(header_timeout),
+            max_connections,
+        };
         let public_url =
             non_empty("LEADLINE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_string());
         let master_key = non_empty("LEADLINE_MASTER_KEY")
@@ -106,7 +117,7 @@ impl Config {
         })?;
         let telnyx_api_base = non_empty("TELNYX_API_BASE")
             .map(|u| u.trim().trim_end_matches('/').to_string())
-            .unwrap_or_else(|| crate::channels::sms::telnyx::DEFAULT_API_BASE.into());
+            .unwrap_or_else(|| crate::telnyx::client::DEFAULT_API_BASE.into());
         if !(telnyx_api_base.starts_with("https://") || telnyx_api_base.starts_with("http://")) {
             return Err(ConfigError {
                 name: "TELNYX_API_BASE",
@@ -115,23 +126,26 @@ impl Config {
         }
         let telnyx_public_key = non_empty("TELNYX_PUBLIC_KEY").map(|k| k.trim().to_string());
         if let Some(k) = &telnyx_public_key {
-            if crate::channels::sms::webhook::parse_public_key(k).is_none() {
+            if crate::telnyx::events::parse_public_key(k).is_none() {
                 return Err(ConfigError {
                     name: "TELNYX_PUBLIC_KEY",
                     reason: "must be a base64 Ed25519 public key (32 bytes)".into(),
                 });
             }
         }
-        let email = crate::channels::email::EmailConfig::from_lookup(&get).map_err(|reason| {
-            ConfigError {
-                name: "email settings",
-                reason,
-            }
-        })?;
+        let email =
+            crate::channels::email::config::EmailConfig::from_lookup(&get).map_err(|reason| {
+                ConfigError {
+                    name: "email settings",
+                    reason,
+                }
+            })?;
         let chat =
-            crate::channels::chat::ChatConfig::from_lookup(&get).map_err(|reason| ConfigError {
-                name: "chat settings",
-                reason,
+            crate::channels::chat::config::ChatConfig::from_lookup(&get).map_err(|reason| {
+                ConfigError {
+                    name: "chat settings",
+                    reason,
+                }
             })?;
         Ok(Self {
             chat,
@@ -147,6 +161,9 @@ impl Config {
             max_body_bytes,
             db_max_connections,
             record_writers,
+            outbox_concurrency,
+            outbox_per_account,
+            connections,
             public_url,
         })
     }
@@ -166,6 +183,23 @@ fn default_db_connections() -> u32 {
 /// INSERT rate, two 0.69-0.81, four 0.59-0.61, eight 0.45 (scripts/bench-ingest).
 fn default_record_writers() -> usize {
     (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).clamp(1, 8)
+}
+
+/// A whole number setting that must lie in `range`.
+fn parse_in<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    let v = parse_num(get, name, default)?;
+    if !range.contains(&v) {
+        return Err(ConfigError {
+            name,
+            reason: format!("{v} is not between {} and {}", range.start(), range.end()),
+        });
+    }
+    Ok(v)
 }
 
 fn parse_num<T: std::str::FromStr>(

@@ -26,10 +26,18 @@ pub enum ApiError {
     Conflict(&'static str, String),
     #[error("request body is larger than the server's limit (LEADLINE_MAX_BODY_BYTES)")]
     PayloadTooLarge,
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// 429 with `Retry-After`: too many failed sign-ins or key checks from this client.
+    #[error("too many failed attempts from this client: try again in {0} s")]
+    Throttled(i64),
+    /// 429 with `Retry-After` (seconds): a limit of a public endpoint.
+    #[error("{0}")]
+    Limited(&'static str, i64),
     #[error("{0}")]
     Unavailable(String),
     /// 500: our fault. The cause is logged, never sent to the client.
@@ -61,7 +69,7 @@ impl ApiError {
         }
     }
 
-    fn unavailable_database() -> Self {
+    pub fn unavailable_database() -> Self {
         Self::Unavailable("database is unavailable, try again shortly".into())
     }
 
@@ -78,8 +86,11 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::Throttled(_) | Self::Limited(..) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -92,8 +103,9 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::TooManyRequests(_) => "rate_limited",
+            Self::TooManyRequests(_) | Self::Throttled(_) | Self::Limited(..) => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -111,7 +123,20 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut res = (self.status(), axum::Json(body)).into_response();
+        let retry_after = match self {
+            // Clients and proxies may retry shortly.
+            Self::Unavailable(_) => Some(5),
+            Self::Throttled(secs) | Self::Limited(_, secs) => Some(secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        res
     }
 }
 
@@ -125,16 +150,35 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Failures that say the database cannot serve now (try again), not that the request is
+/// wrong: no connection, the server shutting down or restarting (57P01–57P03), out of
+/// disk, memory or connections (53100, 53200, 53300), a lost connection (class 08).
 fn database_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            matches!(
+                c.as_ref(),
+                "57P01" | "57P02" | "57P03" | "53100" | "53200" | "53300"
+            ) || c.starts_with("08")
+        }),
+        _ => false,
+    }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::Internal(e)
+    }
+}
+
+/// What went wrong, in words for a person reading the quarantine or a sync status: the
+/// message of an API error, the cause chain of an internal one (never a secret: causes are
+/// database and parser errors).
+pub fn describe(e: &ApiError) -> String {
+    match e {
+        ApiError::Internal(cause) => format!("{cause:#}"),
+        other => other.to_string(),
     }
 }
 

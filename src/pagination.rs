@@ -33,6 +33,10 @@ impl Cursor {
         let (micros, id) = text.split_once(':').ok_or_else(bad)?;
         let at =
             DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        // Within what PostgreSQL stores (a crafted cursor of year -4713 is no row's).
+        if !(1..=9999).contains(&chrono::Datelike::year(&at)) {
+            return Err(bad());
+        }
         Ok(Self {
             at,
             id: id.parse().map_err(|_| bad())?,
@@ -44,6 +48,7 @@ impl Cursor {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
@@ -106,6 +111,8 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("not-a-cursor!").is_err());
         assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("x:y")).is_err());
+        // Decodes to year -4713: out of PostgreSQL's range, refused before any query.
+        assert!(Cursor::decode("LTIxMDg2NjgwMzIwMDAwMDAwMTox").is_err());
     }
 
     #[test]

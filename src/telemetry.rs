@@ -15,3 +15,28 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// Paths whose last segment is a secret (the SendGrid inbound token).
+const SECRET_PATHS: &[&str] = &["/webhooks/email/sendgrid/"];
+
+/// The request path as logged: a secret segment becomes `{redacted}`.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATHS.iter().find(|p| path.starts_with(**p)) {
+        Some(prefix) => format!("{prefix}{{redacted}}").into(),
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_paths_are_redacted() {
+        assert_eq!(
+            redacted_path("/webhooks/email/sendgrid/MMSorpg6abcdefghijklmnop"),
+            "/webhooks/email/sendgrid/{redacted}"
+        );
+        assert_eq!(redacted_path("/api/leads/7"), "/api/leads/7");
+    }
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{spawn_app, spawn_app_with};
-use leadline::tracker::model::Channel;
+use leadline::domain::Channel;
 use serde_json::json;
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use leadline::ai::{
     AiConfig, AiResponder, CompanySettings, LeadContext, ProviderKind, ReplyRequest, Turn,
 };
-use leadline::tracker::model::{Channel, Direction};
+use leadline::domain::{Channel, Direction};
 
 const KEY: &str = "sk-test-SECRET-123456";
 

@@ -6,7 +6,7 @@ use leadline::ai::{
     should_skip, AiResponder, CompanySettings, LeadContext, Reply, ReplyRequest, RulesResponder,
     Turn,
 };
-use leadline::tracker::model::{Channel, Direction, SentimentLabel};
+use leadline::domain::{Channel, Direction, SentimentLabel};
 
 fn acme() -> CompanySettings {
     CompanySettings {

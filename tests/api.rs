@@ -4,6 +4,7 @@ mod common;
 
 use common::{spawn_app, spawn_app_with, spawn_on_pool, test_config};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 fn sms_in(from: &str, text: &str, pmid: &str) -> Value {
     json!({"type": "sms", "direction": "inbound", "from_address": from, "content": text, "provider_message_id": pmid})
@@ -34,6 +35,10 @@ async fn health_is_503_when_the_database_is_unreachable() {
     let r = app.get("ll_whatever", "/api/leads").await;
     assert_eq!(r.status, 503, "{:?}", r.body);
     assert_eq!(r.error_code(), "unavailable");
+    assert_eq!(
+        r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
     let _ = test_config(&[]);
 }
 
@@ -321,8 +326,8 @@ async fn a_burst_of_concurrent_writes_is_batched_and_loses_nothing() {
 #[tokio::test]
 async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
     use leadline::communications::{record, LeadRef, NewCommunication};
-    use leadline::leads::Identity;
-    use leadline::tracker::model::{Channel, Direction};
+    use leadline::domain::Identity;
+    use leadline::domain::{Channel, Direction};
     // One writer, so all three jobs share a queue on any machine.
     let app = spawn_app_with(&[("LEADLINE_RECORD_WRITERS", "1")]).await;
     let a = app.account("Acme").await;
@@ -574,6 +579,9 @@ async fn bad_input_is_answered_4xx_with_an_error_body() {
     for (path, status) in [
         ("/api/leads?limit=1000", 422),
         ("/api/leads?cursor=zzz", 400),
+        // A well-formed cursor of year -4713 (PostgreSQL's range ends there).
+        ("/api/leads?cursor=LTIxMDg2NjgwMzIwMDAwMDAwMTox", 400),
+        ("/api/calls?cursor=LTIxMDg2NjgwMzIwMDAwMDAwMTox", 400),
         ("/api/leads?band=LUKEWARM", 422),
         ("/api/leads/abc", 400),
         ("/api/leads/1/communications?type=fax", 400),
@@ -737,4 +745,459 @@ async fn the_openapi_document_and_docs_page_are_served() {
     let docs = app.send(app.http.get(format!("{}/docs", app.base))).await;
     assert_eq!(docs.status, 200);
     assert!(docs.body.as_str().unwrap().contains("/openapi.json"));
+}
+
+#[tokio::test]
+async fn nul_characters_in_api_input_get_422_naming_the_field_and_store_nothing() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let send = |method: reqwest::Method, path: &str, body: Option<&str>| {
+        let mut req = app
+            .http
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(&a.key);
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        app.send(req)
+    };
+    use reqwest::Method;
+    let cases: Vec<(Method, &str, Option<&str>, &str)> = vec![
+        (
+            Method::POST,
+            "/api/leads",
+            Some(r#"{"name":"a\u0000b"}"#),
+            "name:",
+        ),
+        (
+            Method::POST,
+            "/api/communications/log",
+            Some(
+                r#"{"type":"sms","direction":"inbound","from_address":"+13125550100","content":"x\u0000"}"#,
+            ),
+            "content:",
+        ),
+        (
+            Method::POST,
+            "/api/communications/log",
+            Some(
+                r#"{"type":"sms","direction":"inbound","from_address":"+13125550100","metadata":{"note":"\u0000"}}"#,
+            ),
+            "metadata.note:",
+        ),
+        (
+            Method::POST,
+            "/api/communications/log",
+            Some(
+                r#"{"type":"sms","direction":"inbound","from_address":"+13125550100","tags":["ok","b\u0000d"]}"#,
+            ),
+            "tags[1]:",
+        ),
+        (
+            Method::POST,
+            "/api/communications/log",
+            Some(
+                r#"{"type":"sms","direction":"inbound","lead":{"name":"\u0000","phone":"+13125550100"}}"#,
+            ),
+            "lead.name:",
+        ),
+        (
+            Method::POST,
+            "/api/calls/log",
+            Some(r#"{"call_id":"c\u0000","phone":"+13125550100","direction":"inbound"}"#),
+            "call_id:",
+        ),
+        (
+            Method::PUT,
+            "/api/settings/company",
+            Some(r#"{"company_name":"Acme\u0000"}"#),
+            "company_name:",
+        ),
+        (
+            Method::POST,
+            "/api/sentiment",
+            Some(r#"{"texts":["good\u0000"]}"#),
+            "texts[0]:",
+        ),
+        (
+            Method::POST,
+            "/api/chat/lead/extract",
+            Some(r#"{"text":"call me\u0000"}"#),
+            "text:",
+        ),
+        (Method::GET, "/api/leads?q=a%00b", None, "query parameter q"),
+        (
+            Method::GET,
+            "/api/chat/sessions/%00",
+            None,
+            "path segment 4",
+        ),
+        (
+            Method::GET,
+            "/api/leads/1%00/profile",
+            None,
+            "path segment 3",
+        ),
+    ];
+    for (method, path, body, names) in cases {
+        let r = send(method.clone(), path, body).await;
+        assert_eq!(r.status, 422, "{method} {path}: {:?}", r.body);
+        let msg = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains(names) && msg.contains("NUL"),
+            "{method} {path}: {msg}"
+        );
+    }
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("select count(*) from leads").await, 0);
+    assert_eq!(count("select count(*) from communications").await, 0);
+    // An escaped backslash before "u0000" is text, not a NUL.
+    let r = send(Method::POST, "/api/leads", Some(r#"{"name":"C:\\u0000"}"#)).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["name"], "C:\\u0000");
+}
+
+#[tokio::test]
+async fn empty_strings_in_optional_fields_mean_absent() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let r = app
+        .log(&a.key, json!({
+            "type": "sms", "direction": "inbound", "from_address": "+13125550111", "content": "Roof leak",
+            "subject": "", "status": "", "provider": "", "thread_key": " ", "timestamp": "", "duration": "",
+            "lead": {"name": "", "phone": "+13125550111", "email": ""}
+        }))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert!(
+        r.body["subject"].is_null() && r.body["status"].is_null() && r.body["thread_key"].is_null()
+    );
+    assert_eq!(r.body["provider"], "api");
+    let lead = app
+        .get(&a.key, &format!("/api/leads/{}", r.body["lead_id"]))
+        .await;
+    assert!(
+        lead.body["name"].is_null() && lead.body["email"].is_null(),
+        "{:?}",
+        lead.body
+    );
+    let r = app
+        .post(
+            &a.key,
+            "/api/leads",
+            json!({"name": "Dana", "email": "", "source": ""}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // A PATCH with an empty string leaves the field as it is (absent); null clears it.
+    let id = r.body["id"].as_i64().unwrap();
+    let r = app
+        .patch(&a.key, &format!("/api/leads/{id}"), json!({"name": ""}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (200, Some("Dana")),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .patch(&a.key, &format!("/api/leads/{id}"), json!({"name": null}))
+        .await;
+    assert!(r.body["name"].is_null(), "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn framework_refusals_speak_json_and_unknown_company_fields_are_refused() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    for path in [
+        "/webhooks/telnyx",
+        "/api/integrations/email/test",
+        "/api/communications/log",
+    ] {
+        let r = app
+            .send(
+                app.http
+                    .post(format!("{}{path}", app.base))
+                    .bearer_auth(&a.key)
+                    .header("content-type", "application/json")
+                    .body(big.clone()),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.error_code()),
+            (413, "payload_too_large"),
+            "{path}: {:?}",
+            r.body
+        );
+    }
+    let r = app
+        .send(
+            app.http
+                .delete(format!("{}/api/leads", app.base))
+                .bearer_auth(&a.key),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (405, "method_not_allowed"),
+        "{:?}",
+        r.body
+    );
+    let put = |body: Value| {
+        app.send(
+            app.http
+                .put(format!("{}/api/settings/company", app.base))
+                .bearer_auth(&a.key)
+                .json(&body),
+        )
+    };
+    assert_eq!(
+        put(json!({"company_name": "Acme", "hours": "8-5"}))
+            .await
+            .status,
+        200
+    );
+    let r = put(json!({"company_nme": "Typo"})).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("company_nme"),
+        "{:?}",
+        r.body
+    );
+    let kept = app.get(&a.key, "/api/settings/company").await;
+    assert_eq!(kept.body["company_name"], "Acme", "nothing was cleared");
+}
+
+#[tokio::test]
+async fn keys_are_listed_issued_and_revoked_and_a_revoked_key_stops_at_once() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let b = app.account("Other").await;
+    let r = app
+        .post(&a.key, "/api/keys", json!({"name": "Website form"}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let new_key = r.body["api_key"].as_str().unwrap().to_string();
+    let id = r.body["id"].as_i64().unwrap();
+    assert!(new_key.starts_with(r.body["prefix"].as_str().unwrap()));
+    assert_eq!(app.get(&new_key, "/api/leads").await.status, 200);
+    let list = app.get(&a.key, "/api/keys").await;
+    let keys = list.body.as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        !list.body.to_string().contains(&new_key),
+        "the key itself is never listed"
+    );
+    assert!(keys
+        .iter()
+        .any(|k| k["name"] == "Website form" && k["last_used_at"].is_string()));
+    assert_eq!(
+        app.post(&a.key, "/api/keys", json!({"name": " "}))
+            .await
+            .status,
+        422
+    );
+    // Another account cannot revoke it; the account can, and it stops on the next request.
+    let del = |key: String, id: i64| {
+        app.send(
+            app.http
+                .delete(format!("{}/api/keys/{id}", app.base))
+                .bearer_auth(key),
+        )
+    };
+    assert_eq!(del(b.key.clone(), id).await.status, 404);
+    assert_eq!(del(a.key.clone(), id).await.status, 204);
+    assert_eq!(app.get(&new_key, "/api/leads").await.status, 401);
+    assert_eq!(del(a.key.clone(), id).await.status, 404, "revoked already");
+    let list = app.get(&a.key, "/api/keys").await;
+    assert!(list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["id"] == id && k["revoked_at"].is_string()));
+}
+
+#[tokio::test]
+async fn failed_key_checks_are_throttled_across_replicas_and_valid_keys_are_not() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let wrong = "ll_wrongwrongwrongwrongwrongwrongwrongwrong";
+    for n in 1..=leadline::throttle::FREE_FAILURES {
+        assert_eq!(
+            app.get(wrong, "/api/leads").await.status,
+            401,
+            "failure {n}"
+        );
+    }
+    let r = app.get(wrong, "/api/leads").await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (429, "rate_limited"),
+        "{:?}",
+        r.body
+    );
+    let wait: i64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1, "{wait}");
+    // A second server on the same database sees the same count.
+    let replica = spawn_on_pool(app.pool.clone(), &[]).await;
+    assert_eq!(replica.get(wrong, "/api/leads").await.status, 429);
+    // The right key goes through, unslowed, while the wrong ones are refused.
+    assert_eq!(app.get(&a.key, "/api/leads").await.status, 200);
+    assert_eq!(replica.get(&a.key, "/api/leads").await.status, 200);
+}
+
+/// Reads until the server closes the connection (or `within` passes): when it closed.
+async fn closed_within(sock: &mut tokio::net::TcpStream, within: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = within.checked_sub(start.elapsed())?;
+        match tokio::time::timeout(left, sock.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_and_their_number_is_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(&[
+        ("LEADLINE_HEADER_TIMEOUT_SECS", "2"),
+        ("LEADLINE_MAX_CONNECTIONS", "20"),
+    ])
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // 30 clients sending one header byte every 300 ms, never finishing the head.
+    let mut slow = vec![];
+    for _ in 0..30 {
+        let addr = addr.clone();
+        slow.push(tokio::spawn(async move {
+            let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let start = std::time::Instant::now();
+            for b in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                .iter()
+                .chain(b"a".repeat(200).iter())
+            {
+                if sock.write_all(&[*b]).await.is_err() {
+                    return Some(start.elapsed());
+                }
+                let mut probe = [0u8; 1];
+                match tokio::time::timeout(Duration::from_millis(300), sock.read(&mut probe)).await
+                {
+                    Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+                    _ => {}
+                }
+            }
+            None
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A normal request still gets through: the cap frees as the slow ones time out.
+    let t = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(8),
+        reqwest::Client::new()
+            .get(format!("{}/health", app.base))
+            .send(),
+    )
+    .await
+    .expect("a normal request is answered while slow clients hold the connections")
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(1000),
+        "the 21st connection waited for a slot: {:?}",
+        t.elapsed()
+    );
+    for s in slow {
+        let closed = s
+            .await
+            .unwrap()
+            .expect("the server closes a slow client's connection");
+        // Accepted at once or after a slot freed: closed within two header timeouts.
+        assert!(closed < Duration::from_secs(7), "{closed:?}");
+    }
+    // An idle keep-alive connection is closed after the same timeout.
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = sock.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let idle = closed_within(&mut sock, Duration::from_secs(6))
+        .await
+        .expect("an idle keep-alive connection is closed");
+    assert!(idle >= Duration::from_millis(1500), "{idle:?}");
+}
+
+#[tokio::test]
+async fn a_dead_database_is_noticed_and_requests_are_refused_at_once() {
+    // The pool would wait its whole 10 s acquire timeout on every request.
+    let opts = leadline::db::socket_options(std::path::Path::new("/nonexistent-leadline"), "x");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(opts);
+    let app = spawn_on_pool(pool, &[]).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !app.state.db_watch.is_down() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probe never noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let r = app.get("ll_whatever", "/api/leads").await;
+        assert_eq!((r.status, r.error_code()), (503, "unavailable"));
+        assert!(r.headers.get("retry-after").is_some());
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn failures_aimed_at_one_accounts_key_are_counted_for_it_from_any_ip() {
+    let app = spawn_app_with(&[("LEADLINE_TRUST_PROXY", "true")]).await;
+    let a = app.account("Acme").await;
+    // The visible prefix of Acme's key, a guessed rest.
+    let aimed = format!("{}{}", &a.key[..11], "x".repeat(a.key.len() - 11));
+    let from = |n: u32, key: &str| {
+        app.http
+            .get(format!("{}/api/leads", app.base))
+            .bearer_auth(key)
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+    };
+    for n in 1..=leadline::throttle::FREE_FAILURES as u32 {
+        assert_eq!(app.send(from(n, &aimed)).await.status, 401, "failure {n}");
+    }
+    // A new address each time, yet the account's count blocks the next guess.
+    let r = app.send(from(200, &aimed)).await;
+    assert_eq!((r.status, r.error_code()), (429, "rate_limited"));
+    assert!(r.headers.get("retry-after").is_some());
+    // Guesses at no account from a fresh address are only counted for that address…
+    let stray = "ll_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
+    assert_eq!(app.send(from(201, stray)).await.status, 401);
+    // …and the account's own key is never locked out by others' guesses.
+    assert_eq!(app.send(from(202, &a.key)).await.status, 200);
 }

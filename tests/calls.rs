@@ -246,3 +246,78 @@ async fn an_automatic_text_back_is_held_during_quiet_hours() {
         .unwrap();
     assert!(standin.seen().is_empty());
 }
+
+#[tokio::test]
+async fn the_seeds_own_call_json_is_accepted_and_blank_fields_mean_absent() {
+    let (app, _, _) = setup().await;
+    let a = app.account("Acme").await;
+    let lead = app
+        .post(
+            &a.key,
+            "/api/leads",
+            json!({"name": "Dana", "phone": "(312) 641-2278"}),
+        )
+        .await;
+    assert_eq!(lead.status, 201, "{:?}", lead.body);
+    // Seed 004's call data structure, as written there.
+    let seed = json!({
+        "call_id": "unique_id",
+        "lead_id": lead.body["id"],
+        "direction": "outbound",
+        "duration_seconds": 180,
+        "timestamp": "2025-01-10T14:30:00Z",
+        "outcome": "interested",
+        "recording_url": "s3://...",
+        "transcript": "Full conversation...",
+        "ai_summary": "Lead is interested...",
+        "sentiment": "positive",
+        "action_items": ["Send quote", "Schedule inspection"],
+        "next_follow_up": "2025-01-12"
+    });
+    let r = app.post(&a.key, "/api/calls/log", seed).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        r.body["metadata"]["next_follow_up"], "2025-01-12T12:00:00+00:00",
+        "{:?}",
+        r.body["metadata"]
+    );
+    assert_eq!(r.body["metadata"]["recording_url"], "s3://...");
+    assert_eq!(r.body["metadata"]["sentiment"], "positive");
+
+    // Empty strings in optional fields are absent: derived from the transcript instead.
+    let r = app
+        .post(&a.key, "/api/calls/log", json!({
+            "call_id": "c-blank", "phone": "(312) 641-2278", "direction": "inbound",
+            "transcript": "The roof leaks badly. Please send a quote.",
+            "sentiment": "", "ai_summary": "", "outcome": "", "recording_url": "", "next_follow_up": ""
+        }))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let call = &r.body["metadata"];
+    assert!(
+        call["ai_summary"].as_str().is_some_and(|s| !s.is_empty()),
+        "{call:?}"
+    );
+    assert!(
+        call["outcome"].is_null() && call["recording_url"].is_null(),
+        "{call:?}"
+    );
+    let derived = call["derived"].as_array().unwrap();
+    assert!(
+        derived.contains(&json!("ai_summary")) && derived.contains(&json!("sentiment")),
+        "{call:?}"
+    );
+
+    // A wrong date names the field and the forms it takes.
+    let r = app
+        .post(&a.key, "/api/calls/log", json!({
+            "call_id": "c-bad", "phone": "(312) 641-2278", "direction": "inbound", "next_follow_up": "next tuesday"
+        }))
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    let msg = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("next_follow_up: expected a date (2025-01-12) or an RFC 3339 date-time"),
+        "{msg}"
+    );
+}

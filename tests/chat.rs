@@ -247,6 +247,26 @@ async fn origins_are_checked_and_cors_answers_only_allowed_ones() {
     .await;
     assert_eq!(evil.status, 403);
     assert_eq!(evil.error_code(), "forbidden");
+    // A forged Host does not make its origin this server's own.
+    let forged = app
+        .send(
+            app.http
+                .post(format!("{}/api/chat/session/new", app.base))
+                .header("Host", "evil.example")
+                .header("Origin", "http://evil.example")
+                .json(&json!({"site_key": key})),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{:?}", forged.body);
+    // The server's own address is (the dashboard's preview posts from there).
+    let own = public(
+        &app,
+        "/api/chat/session/new",
+        Some(&app.base),
+        json!({"site_key": key}),
+    )
+    .await;
+    assert_eq!(own.status, 201, "{:?}", own.body);
     let none = public(
         &app,
         "/api/chat/session/new",
@@ -792,4 +812,60 @@ async fn the_widget_script_is_cached_with_an_etag() {
     let bytes = gz.bytes().await.unwrap();
     assert!(bytes.len() < 12 * 1024, "{} bytes gzipped", bytes.len());
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+}
+
+#[tokio::test]
+async fn limits_hold_under_concurrency_and_typing_and_contact_are_limited() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let (_, key) = site(&app, &a, false).await;
+    // 60 at once from one address against a limit of 20: exactly 20.
+    let tries = (0..60).map(|_| {
+        public(
+            &app,
+            "/api/chat/session/new",
+            Some(ORIGIN),
+            json!({"site_key": key}),
+        )
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let limited = results.iter().filter(|r| r.status == 429).count();
+    assert_eq!(
+        (created, limited),
+        (20, 40),
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let token = results.iter().find(|r| r.status == 201).unwrap().body["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut statuses = vec![];
+    for n in 0..61 {
+        let r = public(
+            &app,
+            "/api/chat/typing",
+            Some(ORIGIN),
+            json!({"session_token": token, "typing": n % 2 == 0}),
+        )
+        .await;
+        statuses.push(r.status);
+    }
+    assert!(statuses[..60].iter().all(|s| *s == 204), "{statuses:?}");
+    assert_eq!(statuses[60], 429);
+    for n in 0..11 {
+        let r = public(
+            &app,
+            "/api/chat/contact",
+            Some(ORIGIN),
+            json!({"session_token": token, "name": format!("Dana {n}")}),
+        )
+        .await;
+        let want = if n < 10 { 200 } else { 429 };
+        assert_eq!(r.status, want, "contact {n}: {:?}", r.body);
+        if n == 10 {
+            assert!(r.headers.contains_key("retry-after"));
+        }
+    }
 }

@@ -943,3 +943,130 @@ async fn pages_carry_security_headers_and_assets_are_served() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_quarantine_is_shown_with_retry_and_discard() {
+    let app = spawn_app().await;
+    let account = app.account("Acme").await;
+    let web = sign_in(&app, &account).await;
+    let (_, html) = web.page("/integrations").await;
+    assert!(
+        html.contains("Nothing is waiting"),
+        "an empty quarantine says so"
+    );
+    let id: i64 = sqlx::query_scalar(
+        "insert into quarantine (account_id, source, reason, raw, context, digest)
+         values ($1, 'mailgun', 'the message has no usable sender address', 'raw bytes', '{\"summary\": \"Who <am> I\"}', 'd')
+         returning id",
+    )
+    .bind(account.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = web.page("/integrations").await;
+    assert!(
+        html.contains(&format!("data-quarantine-item=\"{id}\"")),
+        "{html}"
+    );
+    assert!(html.contains("Who &lt;am&gt; I"), "the summary is escaped");
+    assert!(html.contains("the message has no usable sender address"));
+    assert!(html.contains("data-quarantine-retry") && html.contains("data-quarantine-discard"));
+    assert!(html.contains("1 waiting"));
+    // What the Discard button calls: the JSON API with the session and its CSRF token.
+    let path = format!("/api/quarantine/{id}");
+    let (status, _) = web
+        .api(reqwest::Method::DELETE, &path, json!({}), None)
+        .await;
+    assert_eq!(status, 403, "no CSRF token, nothing discarded");
+    let (status, _) = web
+        .api(reqwest::Method::DELETE, &path, json!({}), Some(&web.csrf))
+        .await;
+    assert_eq!(status, 204);
+    let (_, html) = web.page("/integrations").await;
+    assert!(html.contains("Nothing is waiting"));
+}
+
+#[tokio::test]
+async fn revoking_a_key_ends_the_sessions_opened_with_it() {
+    let app = spawn_app().await;
+    let owner = app.account("Acme").await;
+    let r = app
+        .post(&owner.key, "/api/keys", json!({"name": "office laptop"}))
+        .await;
+    let laptop = Account {
+        id: owner.id,
+        key: r.body["api_key"].as_str().unwrap().to_string(),
+    };
+    let web = sign_in(&app, &laptop).await;
+    let other = sign_in(&app, &owner).await;
+    let (status, html) = web.page("/integrations").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("office laptop"), "the keys section lists it");
+    let (status, _) = web
+        .api(reqwest::Method::GET, "/api/leads", json!({}), None)
+        .await;
+    assert_eq!(status, 200);
+    let id = r.body["id"].as_i64().unwrap();
+    let (status, _) = other
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/api/keys/{id}"),
+            json!({}),
+            Some(&other.csrf),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // The session opened with the revoked key ends on its next request, page or API.
+    let res = web.get("/integrations").await;
+    assert_eq!(location(&res), "/login?next=/integrations");
+    let (status, _) = web
+        .api(reqwest::Method::GET, "/api/leads", json!({}), None)
+        .await;
+    assert_eq!(status, 401);
+    // The other key's session goes on.
+    assert_eq!(other.page("/integrations").await.0, 200);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_with_retry_after() {
+    let app = spawn_app().await;
+    let account = app.account("Acme").await;
+    let http = client();
+    let wrong = async || {
+        let page = login_page(&app, &http).await;
+        post_login(&app, &http, &page, "ll_not-a-key", "/").await
+    };
+    for _ in 0..leadline::throttle::FREE_FAILURES {
+        assert_eq!(wrong().await.status(), 401);
+    }
+    let res = wrong().await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed sign-ins"));
+    // Each further wrong key doubles the wait: 4 s, 8, 16, 32, 64 s.
+    let mut waits = vec![];
+    for _ in 0..5 {
+        let res = wrong().await;
+        assert_eq!(res.status(), 429);
+        waits.push(
+            res.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+    assert!(
+        waits.windows(2).all(|w| w[1] > w[0]) && waits[4] > 32,
+        "{waits:?}"
+    );
+    // Blocked means blocked: the right key waits too (for over half a minute now, so a
+    // slow machine cannot outrun it).
+    let page = login_page(&app, &http).await;
+    let res = post_login(&app, &http, &page, &account.key, "/").await;
+    assert_eq!(res.status(), 429);
+}

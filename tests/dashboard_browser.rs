@@ -615,3 +615,99 @@ async fn a_conversation_updates_live_and_can_be_taken_over() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_quarantine_retry_and_discard_buttons_work() {
+    let app = spawn_app().await;
+    let account = app.account("Acme Roofing").await;
+    let mail = mail_support::servers();
+    let r = app
+        .post(&account.key, "/api/integrations/email/connect", json!({
+            "email": "office@acme.test", "password": mail_support::PASSWORD,
+            "imap_server": "127.0.0.1", "imap_port": mail.imap_port, "imap_security": "none",
+            "smtp_server": "127.0.0.1", "smtp_port": mail.smtp_port, "smtp_security": "none", "skip_test": true}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let integration: i64 =
+        sqlx::query_scalar("select id from email_integrations where account_id = $1")
+            .bind(account.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // One item that stores now (kept by an earlier failure), one with no sender at all.
+    let add = async |raw: &[u8], summary: &str, digest: &str| -> i64 {
+        sqlx::query_scalar(
+            "insert into quarantine (account_id, source, integration_id, reason, raw, context, digest)
+             values ($1, 'imap', $2, 'the message has no usable sender address', $3, jsonb_build_object('summary', $4::text), $5::bytea)
+             returning id",
+        )
+        .bind(account.id).bind(integration).bind(raw).bind(summary).bind(digest.as_bytes())
+        .fetch_one(&app.pool).await.unwrap()
+    };
+    let good = add(b"From: ann@lead.test\r\nSubject: Storm damage\r\nMessage-ID: <q-good@lead.test>\r\n\r\nShingles gone.\r\n", "Storm damage", "a").await;
+    let bad = add(b"Subject: Nobody\r\n\r\nwho?\r\n", "Nobody", "b").await;
+    with_browser("dashboard-quarantine", async |b: &Browser| {
+        sign_in(b, &app, &account, "/integrations").await;
+        shot(b, "quarantine").await;
+        // Retry the one with no sender: it stays, and the page says why.
+        click(b, &format!("[data-quarantine-item='{bad}'] [data-quarantine-retry]")).await;
+        let msg = wait_js(b, "the retry's answer", "const r = document.querySelector('[data-quarantine] > [data-result]'); return r.textContent.length > 0 && r.textContent;").await;
+        assert!(msg.as_str().unwrap().contains("no usable sender"), "{msg}");
+        // Retry the other: stored, its row leaves the list.
+        click(b, &format!("[data-quarantine-item='{good}'] [data-quarantine-retry]")).await;
+        wait_js(b, "the stored item gone", &format!("return !document.querySelector(\"[data-quarantine-item='{good}']\");")).await;
+        // Discard, confirmed.
+        b.js("window.confirm = () => true;").await;
+        click(b, &format!("[data-quarantine-item='{bad}'] [data-quarantine-discard]")).await;
+        wait_js(b, "the discarded item gone", &format!("return !document.querySelector(\"[data-quarantine-item='{bad}']\");")).await;
+    })
+    .await;
+    let left: i64 = sqlx::query_scalar("select count(*) from quarantine")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let stored: i64 = sqlx::query_scalar(
+        "select count(*) from communications where provider_message_id = 'q-good@lead.test'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_send_is_shown_and_sent_again_from_the_integrations_page() {
+    let app = spawn_app().await;
+    let account = app.account("Acme Roofing").await;
+    let id: i64 = sqlx::query_scalar(
+        "insert into outbox (account_id, kind, payload, status, attempts, last_error)
+         values ($1, 'sms', $2, 'unknown', 1, 'the provider did not answer') returning id",
+    )
+    .bind(account.id)
+    .bind(json!({"to": "+13126412278", "from": "+13126412200", "text": "Crew arrives at 9",
+                 "lead_id": null, "automatic": false, "ai_generated": false, "only_if_missed_call": null}))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    with_browser("dashboard-outbox", async |b: &Browser| {
+        sign_in(b, &app, &account, "/integrations").await;
+        let row = wait_js(b, "the unknown send listed", &format!("const r = document.querySelector(\"[data-outbox-item='{id}']\"); return r && r.textContent;")).await;
+        let row = row.as_str().unwrap();
+        assert!(row.contains("Crew arrives at 9") && row.contains("Outcome unknown"), "{row}");
+        click(b, &format!("[data-outbox-item='{id}'] [data-outbox-again]")).await;
+        wait_js(b, "the row gone", &format!("return !document.querySelector(\"[data-outbox-item='{id}']\");")).await;
+    })
+    .await;
+    let last_error: Option<String> =
+        sqlx::query_scalar("select last_error from outbox where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_ne!(
+        last_error.as_deref(),
+        Some("the provider did not answer"),
+        "queued anew"
+    );
+}

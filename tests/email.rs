@@ -105,8 +105,6 @@ struct Row {
     content: Option<String>,
     metadata: Value,
     attachments: Value,
-    tags: Vec<String>,
-    provider_message_id: Option<String>,
     thread_key: Option<String>,
     ai_generated: bool,
     from_address: Option<String>,
@@ -192,7 +190,12 @@ Content-Transfer-Encoding: 8bit\r\n\r\n",
 
     let r = sync(&s).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    assert_eq!(r.body, json!({"fetched": 6, "stored": 6, "duplicates": 0}));
+    // The malformed message has no sender at all: quarantined, never stored under a
+    // made-up identity, and the sync goes on past it.
+    assert_eq!(
+        r.body,
+        json!({"fetched": 6, "stored": 5, "duplicates": 0, "quarantined": 1})
+    );
 
     let app = &s.app;
     let dana = row(app, "t1@lead.test").await;
@@ -253,20 +256,27 @@ Content-Transfer-Encoding: 8bit\r\n\r\n",
         .unwrap();
     assert_eq!(rene_name.as_deref(), Some("René Dupré"));
 
-    let broken: Row = sqlx::query_as(
-        "select lead_id, direction, subject, content, metadata, attachments, tags, provider_message_id, thread_key,
-                ai_generated, from_address
-         from communications where type = 'email' and 'parse_error' = any(tags)",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("the malformed message is stored");
-    assert!(!broken.metadata["parse_errors"]
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert!(broken.provider_message_id.unwrap().ends_with("@INBOX"));
-    assert_eq!(broken.tags, vec!["parse_error"]);
+    let st = app.get(&s.key, "/api/integrations/email/status").await;
+    assert_eq!(st.body["quarantined"], 1, "{:?}", st.body);
+    let held = &st.body["quarantine"][0];
+    assert_eq!(held["source"], "imap");
+    assert!(
+        held["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no usable sender"),
+        "{held:?}"
+    );
+    assert_eq!(held["context"]["imap"]["folder"], "INBOX");
+    let raw: Vec<u8> = sqlx::query_scalar("select raw from quarantine where id = $1")
+        .bind(held["id"].as_i64().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        raw.starts_with(b"Subject: =?bogus?Q?broken"),
+        "the raw bytes are kept"
+    );
 
     let leads: Vec<String> =
         sqlx::query_scalar("select email from leads where email is not null order by email")
@@ -290,11 +300,11 @@ Content-Transfer-Encoding: 8bit\r\n\r\n",
     assert_eq!(t1["count"], 3);
     assert_eq!(t1["subject"], "Roof leak after the storm");
     assert_eq!(t1["lead_email"], "dana@lead.test");
-    assert_eq!(threads.len(), 4);
+    assert_eq!(threads.len(), 3);
 
     let st = app.get(&s.key, "/api/integrations/email/status").await;
     assert_eq!(st.body["connected"], true);
-    assert_eq!(st.body["messages_synced"], 6);
+    assert_eq!(st.body["messages_synced"], 5);
     assert_eq!(st.body["folders"][0]["folder"], "INBOX");
     assert_eq!(st.body["folders"][0]["last_uid"], 6);
     assert_eq!(st.body["folders"][1]["last_uid"], 1);
@@ -304,7 +314,10 @@ Content-Transfer-Encoding: 8bit\r\n\r\n",
 
     // Again: nothing new.
     let r = sync(&s).await;
-    assert_eq!(r.body, json!({"fetched": 0, "stored": 0, "duplicates": 0}));
+    assert_eq!(
+        r.body,
+        json!({"fetched": 0, "stored": 0, "duplicates": 0, "quarantined": 0})
+    );
     // More mail: only the new ones.
     let more: Vec<Vec<u8>> = (0..2)
         .map(|n| {
@@ -320,14 +333,17 @@ Content-Transfer-Encoding: 8bit\r\n\r\n",
         .collect();
     append(&imap, "INBOX", &more).await;
     let r = sync(&s).await;
-    assert_eq!(r.body, json!({"fetched": 2, "stored": 2, "duplicates": 0}));
+    assert_eq!(
+        r.body,
+        json!({"fetched": 2, "stored": 2, "duplicates": 0, "quarantined": 0})
+    );
     assert_eq!(
         scalar(
             app,
             "select count(*) from communications where type = 'email'"
         )
         .await,
-        8
+        7
     );
 }
 
@@ -394,7 +410,10 @@ async fn a_sync_cut_midway_loses_and_duplicates_nothing() {
         .await
         .unwrap();
     let r = sync(&s).await;
-    assert_eq!(r.body, json!({"fetched": 8, "stored": 0, "duplicates": 8}));
+    assert_eq!(
+        r.body,
+        json!({"fetched": 8, "stored": 0, "duplicates": 8, "quarantined": 0})
+    );
     assert_eq!(
         scalar(
             &s.app,
@@ -1196,4 +1215,129 @@ async fn tls_and_starttls_are_verified_and_work_with_a_trusted_ca() {
         .await
         .unwrap();
     assert_eq!(srv.received_containing("Sent over implicit TLS").len(), 1);
+}
+
+#[tokio::test]
+async fn a_silent_smtp_server_times_out_the_connection_test_in_words() {
+    let app = spawn_app_with(&[("LEADLINE_MAIL_TIMEOUT_SECS", "2")]).await;
+    let a = app.account("Acme").await;
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let user = servers().new_user();
+    let mut body = settings(&user, PASSWORD, json!({}));
+    body["smtp_port"] = json!(port);
+    let started = std::time::Instant::now();
+    let r = app.post(&a.key, "/api/integrations/email/test", body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.body["imap"]["ok"], true, "{:?}", r.body);
+    assert_eq!(r.body["smtp"]["ok"], false);
+    let why = r.body["smtp"]["error"].as_str().unwrap();
+    assert!(
+        why.contains("timed out waiting for the SMTP greeting"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_first_sync_never_answers_mail_from_before_the_connection() {
+    let s = setup_with(&[], json!({"auto_respond": true})).await;
+    // Mail of the morning, before the mailbox was connected.
+    let morning = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc2822();
+    let old: Vec<Vec<u8>> = (0..3)
+        .map(|n| {
+            format!(
+                "From: lead{n}@lead.test\r\nTo: {}\r\nSubject: Roof\r\nDate: {morning}\r\nMessage-ID: <early-{n}@lead.test>\r\n\r\nCan you come?\r\n",
+                s.email
+            )
+            .into_bytes()
+        })
+        .collect();
+    append(&imap_of(&s), "INBOX", &old).await;
+    // A first sync killed right after it wrote its sync-state row: the next one is not
+    // "the first" any more.
+    sqlx::query(
+        "insert into imap_sync_state (integration_id, folder, uidvalidity, last_uid)
+         select id, 'INBOX', null, 0 from email_integrations",
+    )
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sync(&s).await.body["stored"], 3);
+    let queued = scalar(&s.app, "select count(*) from outbox where kind = 'email'").await;
+    assert_eq!(queued, 0, "the backlog is not answered");
+}
+
+#[tokio::test]
+async fn mail_servers_on_the_servers_own_network_are_refused() {
+    let app = spawn_app_with(&[("LEADLINE_ALLOW_PRIVATE_HOSTS", "false")]).await;
+    let a = app.account("Acme").await;
+    let user = servers().new_user();
+    // Refused before any connection is tried: no probing of internal addresses.
+    for (field, host) in [
+        ("imap_server", "127.0.0.1"),
+        ("imap_server", "localhost"),
+        ("imap_server", "169.254.169.254"),
+        ("imap_server", "10.20.30.40"),
+    ] {
+        let mut body = settings(
+            &user,
+            PASSWORD,
+            json!({"imap_security": "tls", "smtp_security": "tls"}),
+        );
+        body[field] = json!(host);
+        body["smtp_server"] = json!("smtp.example.com");
+        for path in [
+            "/api/integrations/email/test",
+            "/api/integrations/email/connect",
+        ] {
+            let r = app.post(&a.key, path, body.clone()).await;
+            assert_eq!(r.status, 422, "{path} {host}: {:?}", r.body);
+            let msg = r.body["error"]["message"].as_str().unwrap();
+            assert!(
+                msg.starts_with(&format!("{field}: "))
+                    && msg.contains("LEADLINE_ALLOW_PRIVATE_HOSTS"),
+                "{msg}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_syncs_claim_runs_out_in_seconds_not_minutes() {
+    let s = setup_with(&[], json!({})).await;
+    let id: i64 = scalar(&s.app, "select id from email_integrations").await;
+    // A claim as a holder takes it; the holder then "crashes" (never releases).
+    let claimed = leadline::channels::email::sync::claim(&s.app.state, id)
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+    let held: f64 = sqlx::query_scalar(
+        "select extract(epoch from sync_lease_until - now())::float8 from email_integrations",
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(
+        held <= leadline::channels::email::sync::LEASE_SECONDS && held > 0.0,
+        "{held}"
+    );
+    assert_eq!(sync(&s).await.status, 409, "held for now");
+    // Once the short lease has run out (simulated), the mailbox syncs again.
+    sqlx::query("update email_integrations set sync_lease_until = now() - interval '1 second'")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync(&s).await.status, 200);
 }

@@ -267,7 +267,8 @@ async fn every_bad_signature_is_a_401_and_stores_nothing() {
         assert_eq!(r.status, 401, "{name}: {:?}", r.body);
         assert_eq!(r.error_code(), "unauthorized", "{name}");
     }
-    // Header names in any case; a malformed but signed body is a 400, not a 500.
+    // Header names in any case; a malformed but signed body is quarantined with its bytes
+    // and acknowledged (Telnyx would only retry it), never a 500.
     let r = post_raw(
         &app,
         &body,
@@ -288,7 +289,15 @@ async fn every_bad_signature_is_a_401_and_stores_nothing() {
         ],
     )
     .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "quarantined");
+    let (source, raw, reason): (String, Vec<u8>, String) =
+        sqlx::query_as("select source, raw, reason from quarantine")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((source.as_str(), raw.as_slice()), ("telnyx", &junk[..]));
+    assert!(reason.contains("not JSON"), "{reason}");
     assert_eq!(count(&app, "select count(*) from webhook_events").await, 1);
     assert_eq!(count(&app, "select count(*) from communications").await, 1);
 }

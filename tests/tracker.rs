@@ -339,6 +339,59 @@ async fn account_stats_cover_only_the_accounts_own_data() {
     );
 }
 
+#[tokio::test]
+async fn stats_windows_are_bounded_and_the_day_cache_stays_within_the_accounts_data() {
+    let app = spawn_app().await;
+    let a = app.account("A").await;
+    let r = app
+        .log(
+            &a.key,
+            json!({"type": "sms", "direction": "inbound", "content": "leak",
+            "from_address": "+13125550100", "timestamp": ts(3 * 24 * 60)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = app
+        .get(
+            &a.key,
+            "/api/communications/stats?from=0001-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("from:"),
+        "{:?}",
+        r.body
+    );
+    // Two years back is fine, and caches only the days since the first touch.
+    let from = (Utc::now() - Duration::days(730)).to_rfc3339();
+    let r = app
+        .get(
+            &a.key,
+            &format!("/api/communications/stats?from={}", urlencode(&from)),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["total"].as_i64()),
+        (200, Some(1)),
+        "{:?}",
+        r.body
+    );
+    let cached: i64 =
+        sqlx::query_scalar("select count(*) from stats_days_done where account_id = $1")
+            .bind(a.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        (1..=4).contains(&cached),
+        "{cached} days cached for 3 days of data"
+    );
+}
+
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }

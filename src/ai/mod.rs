@@ -27,28 +27,38 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tracker::model::{Channel, Direction, SentimentLabel};
+use crate::domain::{Channel, Direction, SentimentLabel};
 
 pub use rules::{Field, Intent, RulesResponder};
 
-/// A roofing company's facts the responder may use (stored per account).
+/// A roofing company's facts the responder may use (stored per account). Unknown fields
+/// are refused (a misspelt one would otherwise clear the real one on `PUT`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct CompanySettings {
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub company_name: Option<String>,
     /// e.g. `["roof repair", "roof replacement", "gutters"]`
     #[serde(default)]
     pub services: Vec<String>,
     /// e.g. "Chicago and the western suburbs"
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub service_area: Option<String>,
     /// e.g. "Mon–Fri 8am–6pm, Sat 9am–1pm"
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub hours: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub phone: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub booking_link: Option<String>,
     /// e.g. "0% for 12 months through GreenSky"; `None` = don't mention.
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub financing: Option<String>,
     /// e.g. "We work with all major insurers and meet the adjuster on site"
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub insurance_claims: Option<String>,
     /// e.g. "— Mike, Acme Roofing"
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub signature: Option<String>,
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::ai::rules::{Field, Intent, Plan};
 use crate::ai::text::{self, clean_inline, clean_opt};
 use crate::ai::ReplyRequest;
-use crate::tracker::model::{Channel, Direction, SentimentLabel};
+use crate::domain::{Channel, Direction, SentimentLabel};
 
 /// Most recent turns sent to the model.
 pub const MAX_TURNS: usize = 20;

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::ai::text::{self, clean_inline, clean_opt};
 use crate::ai::{Reply, ReplyRequest};
-use crate::tracker::model::{Channel, Direction, SentimentLabel};
+use crate::domain::{Channel, Direction, SentimentLabel};
 
 // ---------------------------------------------------------------------------
 // Intents
@@ -759,173 +759,6 @@ fn inbound_texts<'a>(req: &'a ReplyRequest<'_>) -> impl Iterator<Item = &'a str>
         .map(|t| t.text.as_str())
 }
 
-fn text_has_email(s: &str) -> bool {
-    s.split_whitespace().any(|t| {
-        let t = t.trim_matches(|c: char| !c.is_alphanumeric());
-        match t.split_once('@') {
-            Some((user, domain)) => {
-                !user.is_empty() && domain.contains('.') && !domain.ends_with('.')
-            }
-            None => false,
-        }
-    })
-}
-
-/// The first phone number in `s`: 10–15 digits with only phone punctuation
-/// between them.
-fn find_phone(s: &str) -> Option<String> {
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() || (chars[i] == '+' || chars[i] == '(') {
-            let start = i;
-            let mut digits = 0;
-            let mut end = i;
-            let mut j = i;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit()
-                    || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+'))
-            {
-                if chars[j].is_ascii_digit() {
-                    digits += 1;
-                    end = j + 1;
-                }
-                j += 1;
-            }
-            if (10..=15).contains(&digits) {
-                let found: String = chars[start..end].iter().collect();
-                return Some(found.trim().to_string());
-            }
-            i = j.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
-fn text_has_phone(s: &str) -> bool {
-    find_phone(s).is_some()
-}
-
-const STREET_WORDS: &[&str] = &[
-    "st",
-    "street",
-    "ave",
-    "avenue",
-    "av",
-    "rd",
-    "road",
-    "dr",
-    "drive",
-    "ln",
-    "lane",
-    "ct",
-    "court",
-    "blvd",
-    "boulevard",
-    "way",
-    "pl",
-    "place",
-    "cir",
-    "circle",
-    "ter",
-    "terrace",
-    "pkwy",
-    "parkway",
-    "hwy",
-    "highway",
-    "trl",
-    "trail",
-    "sq",
-    "square",
-];
-
-fn text_has_address(s: &str) -> bool {
-    let w = Words::new(s);
-    w.tokens.iter().enumerate().any(|(i, t)| {
-        t.len() <= 6
-            && t.chars().all(|c| c.is_ascii_digit())
-            && w.tokens[i + 1..]
-                .iter()
-                .take(5)
-                .any(|n| STREET_WORDS.contains(&n.as_str()))
-    })
-}
-
-fn text_has_roof_age(s: &str) -> bool {
-    let w = Words::new(s);
-    let has_number = w
-        .tokens
-        .iter()
-        .any(|t| t.chars().all(|c| c.is_ascii_digit()))
-        || w.any_exact(&[
-            "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-            "eleven", "twelve", "fifteen", "twenty", "thirty", "forty",
-        ]);
-    has_number
-        && w.any_phrase(&[
-            "years old",
-            "year old",
-            "yrs old",
-            "yr old",
-            "years ago",
-            "yrs ago",
-            "installed in",
-            "put on in",
-            "replaced in",
-            "built in",
-            "roof from",
-        ])
-}
-
-fn text_has_timeline(w: &Words) -> bool {
-    w.any_exact(&[
-        "asap",
-        "urgent",
-        "urgently",
-        "emergency",
-        "immediately",
-        "soon",
-        "today",
-        "tomorrow",
-        "tonight",
-    ]) || w.any_phrase(&[
-        "this week",
-        "next week",
-        "this month",
-        "next month",
-        "this year",
-        "next year",
-        "right away",
-        "as soon as",
-        "no rush",
-        "in the spring",
-        "in the fall",
-        "this summer",
-        "before winter",
-        "within",
-        "couple of weeks",
-        "couple weeks",
-        "few weeks",
-        "few months",
-    ])
-}
-
-fn text_has_budget(s: &str, w: &Words) -> bool {
-    let dollar = s.char_indices().any(|(i, c)| {
-        c == '$'
-            && s[i + 1..]
-                .trim_start()
-                .starts_with(|d: char| d.is_ascii_digit())
-    });
-    let number = w.tokens.iter().any(|t| {
-        t.chars().next().is_some_and(|c| c.is_ascii_digit())
-            && (t.chars().all(|c| c.is_ascii_digit()) || t.ends_with('k'))
-    });
-    dollar || (number && w.any_exact(&["budget", "spend", "dollars", "grand"]))
-}
-
 /// What we already know, from the tracker and from what the lead wrote.
 #[derive(Debug, Clone, Copy, Default)]
 struct Known {
@@ -948,19 +781,19 @@ fn known_fields(req: &ReplyRequest<'_>, intents: &[Intent]) -> Known {
         timeline: has(&lead.timeline) || intents.contains(&Intent::Leak),
         budget: has(&lead.budget),
     };
+    // What the lead wrote, read by the one extractor the chat and the tracker use.
+    let year = chrono::Datelike::year(&chrono::Utc::now());
     for t in inbound_texts(req) {
-        let w = Words::new(t);
-        if text_has_phone(t) {
+        let found = crate::tracker::extract::extract(t, phonenumber::country::Id::US, year);
+        if found.phone.is_some() {
             k.phone = true;
             k.contact = true;
         }
-        if text_has_email(t) {
-            k.contact = true;
-        }
-        k.address |= text_has_address(t);
-        k.roof_age |= text_has_roof_age(t);
-        k.timeline |= text_has_timeline(&w);
-        k.budget |= text_has_budget(t, &w);
+        k.contact |= found.email.is_some();
+        k.address |= found.property_address.is_some();
+        k.roof_age |= found.roof_age_years.is_some();
+        k.timeline |= found.timeline.is_some();
+        k.budget |= found.budget.is_some();
     }
     k
 }
@@ -1235,8 +1068,13 @@ impl RulesResponder {
         let phone_channel = matches!(req.channel, Channel::Sms | Channel::PhoneCall);
         let lead_phone = clean_opt(req.lead.phone.as_deref(), 32)
             .or_else(|| {
+                // As the lead wrote it (the extractor's E.164 form reads oddly in a reply).
                 inbound_texts(req)
-                    .filter_map(find_phone)
+                    .filter_map(|t| {
+                        let (at, _) =
+                            crate::tracker::extract::find_phone(t, phonenumber::country::Id::US)?;
+                        Some(t[at].trim().to_string())
+                    })
                     .last()
                     .map(|p| clean_inline(&p, 32))
             })

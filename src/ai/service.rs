@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::ai::{CompanySettings, LeadContext, Reply, ReplyRequest, Turn};
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::AuthAccount;
 use crate::communications::{record, LeadRef, NewCommunication, Recorded};
+use crate::domain::{AccountId, Channel, Direction, SentimentLabel};
 use crate::error::{ApiError, Result};
 use crate::extract::Json;
-use crate::tracker::model::{Channel, Direction, SentimentLabel};
+use crate::state::AppState;
 
 /// Turns of recent conversation given to the responder.
 const CONVERSATION_TURNS: i64 = 12;
@@ -79,10 +79,9 @@ pub async fn lead_context(
         band,
         insights,
     ) = row;
-    let sentiment: Option<SentimentLabel> =
-        serde_json::from_value(insights["most_recent_sentiment"].clone())
-            .ok()
-            .flatten();
+    // A lead never scored yet has `{}`: nothing known.
+    let stored: Option<crate::tracker::LeadInsights> = serde_json::from_value(insights).ok();
+    let sentiment: Option<SentimentLabel> = stored.as_ref().and_then(|s| s.most_recent_sentiment);
     let ctx = LeadContext {
         name,
         email,
@@ -95,9 +94,7 @@ pub async fn lead_context(
         score: Some(score),
         band: Some(band),
         sentiment,
-        next_action: insights["next_action"]["action"]
-            .as_str()
-            .map(str::to_string),
+        next_action: stored.map(|s| s.next_action.action),
     };
     let mut rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "select direction, coalesce(nullif(content, ''), subject) from communications
@@ -226,13 +223,16 @@ async fn put_company(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub lead_id: Option<i64>,
     /// Sample conversation, oldest first: `[{"direction":"inbound","text":"…"}]`.
     #[schema(value_type = Option<Vec<Object>>)]
     pub conversation: Option<Vec<Turn>>,
     /// email, sms, phone_call or chat (default chat).
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub channel: Option<Channel>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub subject: Option<String>,
 }
 

@@ -1,6 +1,6 @@
 //! Small text helpers shared by the rules responder and the providers.
 
-use crate::tracker::model::Channel;
+use crate::domain::Channel;
 
 /// Longest SMS reply (two segments' worth of plain text).
 pub const SMS_MAX_CHARS: usize = 320;

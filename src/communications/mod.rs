@@ -1,192 +1,33 @@
 //! The one recording path: every channel turns what it receives into a
-//! `NewCommunication` and calls `record()`. Nothing else inserts into `communications`.
+//! `NewCommunication` and calls `record()`. Nothing else inserts into `communications`;
+//! later changes (delivery status, a call's events, a lead merge) go through `revise`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::AuthAccount;
+use crate::domain::{AccountId, Channel, Direction, Identity};
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
-use crate::leads::{self, clean, normalize_identity, Identity, LeadIdentity};
+use crate::leads::{self, clean, normalize_identity, LeadIdentity};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::phone::{normalize_email, normalize_phone};
+use crate::state::AppState;
 use crate::tracker;
-use crate::tracker::model::{Channel, Direction, Touch};
+use crate::tracker::model::Touch;
 
-mod writer;
-pub use writer::Recorder;
+pub mod model;
+pub mod revise;
+pub mod stats;
+pub mod writer;
 
-pub(crate) const COMM_COLUMNS: &str = "id, lead_id, type, direction, \"timestamp\", from_address, to_address, subject, content, \
-     metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, tags, provider, \
-     provider_message_id, thread_key, created_at";
-
-/// A stored communication.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Communication {
-    pub id: i64,
-    pub lead_id: i64,
-    /// email, sms, phone_call or chat.
-    #[serde(rename = "type")]
-    #[sqlx(rename = "type")]
-    pub kind: String,
-    /// inbound (from the lead) or outbound (from the roofer or the AI).
-    pub direction: String,
-    pub timestamp: DateTime<Utc>,
-    pub from_address: Option<String>,
-    pub to_address: Option<String>,
-    pub subject: Option<String>,
-    pub content: Option<String>,
-    #[schema(value_type = Object)]
-    pub metadata: Value,
-    pub status: Option<String>,
-    /// Seconds, for calls.
-    pub duration: Option<i32>,
-    #[schema(value_type = Vec<Object>)]
-    pub attachments: Value,
-    pub ai_generated: bool,
-    /// positive, neutral or negative.
-    pub sentiment: Option<String>,
-    /// In [-1, 1].
-    pub sentiment_score: Option<f32>,
-    pub tags: Vec<String>,
-    pub provider: Option<String>,
-    pub provider_message_id: Option<String>,
-    pub thread_key: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Who the communication is with.
-#[derive(Debug, Clone)]
-pub enum LeadRef {
-    /// A lead of the recording account (checked).
-    Id(i64),
-    /// Find or create by these fields; when they carry no email or phone, the lead is
-    /// identified from the counterpart address (`from` when inbound, `to` when outbound).
-    Identity(Identity),
-}
-
-/// What a channel hands to `record()`.
-#[derive(Debug, Clone)]
-pub struct NewCommunication {
-    pub lead: LeadRef,
-    pub channel: Channel,
-    pub direction: Direction,
-    /// When it happened; now when unknown.
-    pub timestamp: Option<DateTime<Utc>>,
-    pub from_address: Option<String>,
-    pub to_address: Option<String>,
-    pub subject: Option<String>,
-    pub content: Option<String>,
-    pub metadata: Value,
-    pub status: Option<String>,
-    pub duration: Option<i32>,
-    pub attachments: Value,
-    pub ai_generated: bool,
-    pub tags: Vec<String>,
-    pub provider: Option<String>,
-    pub provider_message_id: Option<String>,
-    pub thread_key: Option<String>,
-}
-
-impl NewCommunication {
-    /// A communication with only the required parts set.
-    pub fn new(lead: LeadRef, channel: Channel, direction: Direction) -> Self {
-        Self {
-            lead,
-            channel,
-            direction,
-            timestamp: None,
-            from_address: None,
-            to_address: None,
-            subject: None,
-            content: None,
-            metadata: Value::Object(Default::default()),
-            status: None,
-            duration: None,
-            attachments: Value::Array(vec![]),
-            ai_generated: false,
-            tags: vec![],
-            provider: None,
-            provider_message_id: None,
-            thread_key: None,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        let too_long = |v: &Option<String>, field: &str, max: usize| match v {
-            Some(s) if s.chars().count() > max => Err(ApiError::invalid(format!(
-                "{field} is longer than {max} characters"
-            ))),
-            _ => Ok(()),
-        };
-        too_long(&self.subject, "subject", 1000)?;
-        too_long(&self.from_address, "from_address", 500)?;
-        too_long(&self.to_address, "to_address", 500)?;
-        too_long(&self.status, "status", 50)?;
-        too_long(&self.provider, "provider", 50)?;
-        too_long(&self.provider_message_id, "provider_message_id", 500)?;
-        too_long(&self.thread_key, "thread_key", 1000)?;
-        if !self.metadata.is_object() {
-            return Err(ApiError::invalid("metadata must be a JSON object"));
-        }
-        if !self.attachments.is_array() {
-            return Err(ApiError::invalid("attachments must be a JSON array"));
-        }
-        if let Some(d) = self.duration {
-            if !(0..=7 * 24 * 3600).contains(&d) {
-                return Err(ApiError::invalid(
-                    "duration must be between 0 and 604800 seconds",
-                ));
-            }
-        }
-        if self.tags.len() > 50
-            || self
-                .tags
-                .iter()
-                .any(|t| t.is_empty() || t.chars().count() > 100)
-        {
-            return Err(ApiError::invalid(
-                "tags: at most 50 non-empty tags of at most 100 characters",
-            ));
-        }
-        if let Some(ts) = self.timestamp {
-            if ts > Utc::now() + Duration::days(1) {
-                return Err(ApiError::invalid(
-                    "timestamp is more than a day in the future",
-                ));
-            }
-        }
-        if self
-            .provider_message_id
-            .as_deref()
-            .is_some_and(|p| p.trim().is_empty())
-        {
-            return Err(ApiError::invalid("provider_message_id must not be empty"));
-        }
-        Ok(())
-    }
-
-    /// The lead's own address on this communication.
-    fn counterpart(&self) -> Option<&str> {
-        match self.direction {
-            Direction::Inbound => self.from_address.as_deref(),
-            Direction::Outbound => self.to_address.as_deref(),
-        }
-    }
-}
-
-/// The outcome of `record()`: the stored row, and whether it already existed.
-#[derive(Debug)]
-pub struct Recorded {
-    pub communication: Communication,
-    pub duplicate: bool,
-}
+use model::COMM_COLUMNS;
+pub use model::{Communication, LeadRef, NewCommunication, Recorded};
 
 /// Records one communication: validates, resolves the lead (creating it when unknown),
 /// dedupes on `(account, type, provider_message_id)` (a duplicate returns the existing
@@ -204,6 +45,7 @@ pub async fn record(
     account: AccountId,
     mut new: NewCommunication,
 ) -> Result<Recorded> {
+    new.strip_nul();
     new.validate()?;
     new.tags.sort();
     new.tags.dedup();
@@ -263,24 +105,31 @@ pub async fn record(
     state.recorder.submit(&state.pool, work).await
 }
 
-pub async fn find_by_provider_id(
+/// Moves a channel's communications from one thread to another (a message that started
+/// its own thread turned out to answer one already stored). Returns how many moved.
+pub async fn join_thread(
     pool: &sqlx::PgPool,
     account: AccountId,
     channel: Channel,
-    pmid: &str,
-) -> Result<Option<Communication>> {
-    Ok(sqlx::query_as::<_, Communication>(&format!(
-        "select {COMM_COLUMNS} from communications where account_id = $1 and type = $2 and provider_message_id = $3"
-    ))
+    from_thread: &str,
+    into_thread: &str,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "update communications set thread_key = $4
+         where account_id = $1 and type = $2 and thread_key = $3",
+    )
     .bind(account)
     .bind(channel.as_str())
-    .bind(pmid)
-    .fetch_optional(pool)
-    .await?)
+    .bind(from_thread)
+    .bind(into_thread)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(stats::stats))
         .routes(routes!(log_communication))
         .routes(routes!(lead_communications))
 }
@@ -295,24 +144,39 @@ pub struct LogCommunication {
     #[schema(value_type = String, example = "inbound")]
     pub direction: Direction,
     /// RFC 3339; now when absent.
+    #[serde(default, deserialize_with = "crate::extract::date_or_datetime")]
     pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub content: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub subject: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub from_address: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub to_address: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
+    #[schema(minimum = 0, maximum = 604800)]
     pub duration: Option<i32>,
     #[schema(value_type = Option<Vec<Object>>)]
     pub attachments: Option<Value>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub ai_generated: Option<bool>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub provider: Option<String>,
-    /// The provider's id for this message; a repeat returns the existing row.
+    /// The provider's id for this message; a repeat returns the existing row. Unlike the
+    /// other optional fields, an empty one is refused (422), not taken as absent: a
+    /// client that sends an empty dedupe key would store every retry again.
     pub provider_message_id: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub thread_key: Option<String>,
     /// An existing lead of this account.
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub lead_id: Option<i64>,
     /// Or who the lead is (found or created by email / phone).
     pub lead: Option<LeadIdentity>,
@@ -375,7 +239,10 @@ pub struct CommFilter {
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<String>)]
     pub kind: Option<Channel>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
 }
 

@@ -25,13 +25,12 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{find_by_provider_id, Communication, NewCommunication, Recorded, COMM_COLUMNS};
-use crate::auth::AccountId;
+use super::model::{find_by_provider_id, Communication, NewCommunication, Recorded, COMM_COLUMNS};
+use crate::domain::{AccountId, Direction, Identity};
 use crate::error::{unique_violation, ApiError, Result};
-use crate::leads::Identity;
+use crate::leads::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
 use crate::tracker;
-use crate::tracker::model::{Direction, LeadFacts, Touch};
-use crate::tracker::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
+use crate::tracker::model::{LeadFacts, Touch};
 
 /// The most jobs one batch statement carries.
 const MAX_BATCH: usize = 64;

@@ -8,7 +8,8 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
-use crate::tracker::model::{Channel, Direction, Touch};
+use crate::domain::{Channel, Direction};
+use crate::tracker::model::Touch;
 
 /// Channels in drawing order, with their label and color.
 pub const CHANNELS: [(Channel, &str, &str); 4] = [

@@ -9,7 +9,6 @@
 
 pub mod charts;
 pub mod pages;
-pub mod session;
 
 use std::sync::LazyLock;
 
@@ -24,7 +23,7 @@ use axum::Router;
 use minijinja::Environment;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Every dashboard route. Merged into the app's router next to the API.
 pub fn router() -> Router<AppState> {

@@ -13,12 +13,12 @@ use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::session::{self, Dash, Session};
 use super::{charts, render, ASSET_VERSION};
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::session::{self, Dash, Session};
+use crate::domain::{AccountId, Channel, Direction};
 use crate::error::ApiError;
-use crate::tracker::{self, model::Channel, model::Direction};
+use crate::state::AppState;
+use crate::tracker;
 
 /// Leads per page of the leads list.
 pub const PAGE_SIZE: i64 = 25;
@@ -120,7 +120,7 @@ impl Clock {
         Ok(Self {
             offset: tz
                 .as_deref()
-                .map(tracker::store::utc_offset_minutes)
+                .map(crate::leads::store::utc_offset_minutes)
                 .unwrap_or(0),
             now: Utc::now(),
         })
@@ -318,6 +318,7 @@ pub struct LoginForm {
 /// Checks the key, starts a session, sets the cookie, and goes to `next`.
 pub async fn login(
     State(state): State<AppState>,
+    crate::extract::ClientIp(ip): crate::extract::ClientIp,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -353,25 +354,59 @@ pub async fn login(
             Some("Enter your API key."),
         );
     }
+    // Failed sign-ins are throttled per client, across replicas (checked before the key).
+    let client = crate::throttle::client_key(ip);
+    let too_many = |wait: i64| {
+        let mut res = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            Some(&format!(
+                "Too many failed sign-ins from here. Try again in {wait} seconds."
+            )),
+        );
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, wait.into());
+        res
+    };
+    let blocked = match crate::throttle::blocked(&state.pool, &client).await {
+        Ok(b) => b,
+        Err(e) => return PageError(e).into_response(),
+    };
     let account = match session::account_of_key(&state.pool, key).await {
         Ok(a) => a,
         Err(e) => return PageError(e).into_response(),
     };
-    let Some(account) = account else {
-        return login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &next,
-            Some("That API key is not valid, or it was revoked."),
-        );
+    // While blocked even the right key waits; a wrong one also lengthens the block.
+    if let (Some(wait), Some(_)) = (blocked, account) {
+        return too_many(wait);
+    }
+    let Some((account, key_id)) = account else {
+        let targeted = match crate::auth::account_targeted(&state.pool, key).await {
+            Ok(t) => t,
+            Err(e) => return PageError(e).into_response(),
+        };
+        return match crate::throttle::failed_for(&state.pool, &client, targeted).await {
+            Ok(Some(wait)) => too_many(wait),
+            Ok(None) => login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                Some("That API key is not valid, or it was revoked."),
+            ),
+            Err(e) => PageError(e).into_response(),
+        };
     };
+    if let Err(e) = crate::throttle::succeeded(&state.pool, &client).await {
+        return PageError(e).into_response();
+    }
     // A fresh token for every sign-in; the browser's previous session (if any) ends.
     if let Some(old) = session::cookie(&headers, session::COOKIE_NAME) {
         if let Err(e) = session::destroy_token(&state.pool, old).await {
             return PageError(e).into_response();
         }
     }
-    let token = match session::create(&state.pool, account).await {
+    let token = match session::create(&state.pool, account, key_id).await {
         Ok(t) => t,
         Err(e) => return PageError(e).into_response(),
     };
@@ -459,13 +494,13 @@ struct DueView {
 pub async fn home(State(state): State<AppState>, Dash(s): Dash) -> Result<Response, PageError> {
     let clock = Clock::of(&state.pool, s.account_id).await?;
     let from = clock.week_start();
-    let crate::extract::Json(stats) = tracker::stats::stats(
-        State(state.clone()),
-        AuthAccount(s.account_id),
-        crate::extract::Query(tracker::stats::StatsParams {
+    let stats = crate::communications::stats::of_account(
+        &state.pool,
+        s.account_id,
+        &crate::communications::stats::StatsParams {
             from: Some(from),
             to: None,
-        }),
+        },
     )
     .await?;
     let channels: Vec<ChannelRow> = charts::CHANNELS
@@ -871,8 +906,8 @@ pub async fn lead(
     let clock = Clock::of(&state.pool, account).await?;
     let (facts, tz, touches) = {
         let mut conn = state.pool.acquire().await?;
-        let (facts, tz) = tracker::store::load_facts(&mut conn, account, id).await?;
-        let touches = tracker::store::load_touches(&mut conn, id).await?;
+        let (facts, tz) = crate::leads::store::load_facts(&mut conn, account, id).await?;
+        let touches = crate::leads::store::load_touches(&mut conn, id).await?;
         (facts, tz, touches)
     };
     let ins = tracker::analyze(&facts, &touches, tz, clock.now);
@@ -905,7 +940,7 @@ pub async fn lead(
         .into_iter()
         .map(|r| {
             let summary =
-                tracker::routes::touch_summary(r.subject.as_deref(), r.content.as_deref());
+                crate::leads::insights::touch_summary(r.subject.as_deref(), r.content.as_deref());
             let body = r.content.filter(|c| !c.trim().is_empty());
             TouchView {
                 id: r.id,
@@ -979,7 +1014,7 @@ pub async fn lead(
             statuses => crate::leads::STATUSES.iter().map(|s| context! { key => *s, label => humanize(s) }).collect::<Vec<_>>(),
             score => context! {
                 score => ins.score.score,
-                band => tracker::store::band_str(ins.score.band),
+                band => crate::leads::store::band_str(ins.score.band),
                 rules => ins.score.rules.iter().map(|r| context! {
                     rule => humanize(r.rule), points => r.points, detail => r.detail,
                 }).collect::<Vec<_>>(),
@@ -1055,17 +1090,6 @@ pub async fn conversations(
 // Integrations
 
 #[derive(sqlx::FromRow)]
-struct SmsRow {
-    messaging_profile_id: Option<String>,
-    quiet_hours: Option<serde_json::Value>,
-    missed_call_text_back: bool,
-    is_active: bool,
-    last_error: Option<String>,
-    last_error_at: Option<DateTime<Utc>>,
-    own_key: bool,
-}
-
-#[derive(sqlx::FromRow)]
 struct SiteRow {
     id: i64,
     name: String,
@@ -1090,7 +1114,7 @@ pub async fn integrations(
     let clock = Clock::of(&state.pool, account).await?;
     let base = crate::channels::chat::sites::public_base(&state, &headers);
 
-    let email = crate::channels::email::integration(&state, account)
+    let email = crate::channels::email::integration::integration(&state, account)
         .await?
         .filter(|i| i.is_active);
     let email_view = match &email {
@@ -1124,57 +1148,43 @@ pub async fn integrations(
                 next_sync => i.next_sync_at.map(|t| clock.when(t)).unwrap_or_else(|| "at the next scheduled run".into()),
                 last_error => i.last_error,
                 failures => i.consecutive_failures,
-                messages_synced => i.messages_synced,
+                messages_synced => crate::channels::email::integration::messages_synced(&state.pool, account).await?,
             }
         }
     };
 
-    let sms: Option<SmsRow> = sqlx::query_as(
-        "select messaging_profile_id, quiet_hours, missed_call_text_back, is_active, last_error, last_error_at,
-                webhook_public_key is not null as own_key
-         from sms_integrations where account_id = $1",
-    )
-    .bind(account)
-    .fetch_optional(&state.pool)
-    .await?;
-    let numbers: Vec<String> = sqlx::query_scalar(
-        "select phone_number from sms_numbers where account_id = $1 order by created_at, phone_number",
-    )
-    .bind(account)
-    .fetch_all(&state.pool)
-    .await?;
+    let sms = crate::channels::sms::integration::status_of(&state, account).await?;
     let webhook_url = format!("{base}/webhooks/telnyx");
-    let sms_view = match sms {
-        None => context! {
+    let sms_view = if !sms.connected {
+        context! {
             connected => false, status => "not_connected", status_label => "Not connected",
             webhook_url, public_url_set => state.config.public_url.is_some(),
-        },
-        Some(r) => {
-            let qh = r.quiet_hours.unwrap_or_default();
-            let (status, label) = if !r.is_active {
-                ("error", "Inactive")
-            } else if r.last_error.is_some() {
-                ("error", "Error")
-            } else {
-                ("connected", "Connected")
-            };
-            context! {
-                connected => true,
-                status,
-                status_label => label,
-                messaging_profile_id => r.messaging_profile_id,
-                numbers => numbers.join("\n"),
-                number_list => numbers,
-                quiet_start => qh["start"].as_str().unwrap_or(""),
-                quiet_end => qh["end"].as_str().unwrap_or(""),
-                quiet_tz => qh["timezone"].as_str().unwrap_or(""),
-                missed_call_text_back => r.missed_call_text_back,
-                last_error => r.last_error,
-                last_error_at => r.last_error_at.map(|t| clock.when(t)),
-                own_key => r.own_key,
-                webhook_url,
-                public_url_set => state.config.public_url.is_some(),
-            }
+        }
+    } else {
+        let (status, label) = if !sms.is_active {
+            ("error", "Inactive")
+        } else if sms.last_error.is_some() {
+            ("error", "Error")
+        } else {
+            ("connected", "Connected")
+        };
+        let qh = sms.quiet_hours.as_ref();
+        context! {
+            connected => true,
+            status,
+            status_label => label,
+            messaging_profile_id => sms.messaging_profile_id,
+            numbers => sms.phone_numbers.join("\n"),
+            number_list => sms.phone_numbers,
+            quiet_start => qh.map_or("", |q| q.start.as_str()),
+            quiet_end => qh.map_or("", |q| q.end.as_str()),
+            quiet_tz => qh.map_or("", |q| q.timezone.as_str()),
+            missed_call_text_back => sms.missed_call_text_back,
+            last_error => sms.last_error,
+            last_error_at => sms.last_error_at.map(|t| clock.when(t)),
+            own_key => sms.webhook_public_key_set,
+            webhook_url,
+            public_url_set => state.config.public_url.is_some(),
         }
     };
 
@@ -1215,6 +1225,62 @@ pub async fn integrations(
         })
         .collect();
 
+    let held = crate::quarantine::list(&state.pool, account, &crate::channels::quarantine::ALL, 50)
+        .await?;
+    let quarantine_view: Vec<_> = held
+        .iter()
+        .map(|q| {
+            context! {
+                id => q.id,
+                source => q.source,
+                source_label => match q.source.as_str() {
+                    "imap" => "Mailbox (IMAP)",
+                    "mailgun" => "Mailgun",
+                    "sendgrid" => "SendGrid",
+                    _ => "Telnyx",
+                },
+                reason => q.reason,
+                summary => q.summary,
+                size => q.size,
+                received => clock.ago(q.created_at),
+                received_title => clock.when(q.created_at),
+                attempts => q.attempts,
+            }
+        })
+        .collect();
+
+    let outbox_view: Vec<_> = crate::outbox::list(&state.pool, account, &["failed", "unknown"], 50)
+        .await?
+        .into_iter()
+        .map(|o| {
+            context! {
+                id => o.id,
+                kind_label => if o.kind == "sms" { "Text" } else { "Email" },
+                to => o.to,
+                summary => o.summary,
+                status_label => if o.status == "unknown" { "Outcome unknown." } else { "Failed." },
+                error => o.last_error,
+                when => clock.ago(o.updated_at),
+                when_title => clock.when(o.updated_at),
+            }
+        })
+        .collect();
+
+    let key_views: Vec<_> = crate::keys::of_account(&state.pool, account)
+        .await?
+        .into_iter()
+        .map(|k| {
+            context! {
+                id => k.id,
+                name => k.name,
+                prefix => k.prefix,
+                created => clock.when(k.created_at),
+                last_used => k.last_used_at.map(|t| clock.ago(t)),
+                revoked => k.revoked_at.map(|t| clock.when(t)),
+            }
+        })
+        .collect();
+
     let company = crate::ai::service::load_company(&state.pool, account).await?;
     let ai = &state.config.ai;
     let provider = ai.provider.as_str();
@@ -1222,6 +1288,9 @@ pub async fn integrations(
         StatusCode::OK,
         "integrations.html",
         context! {
+            quarantine => quarantine_view,
+            outbox => outbox_view,
+            keys => key_views,
             email => email_view,
             sms => sms_view,
             sites => site_views,

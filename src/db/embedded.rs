@@ -30,15 +30,23 @@ pub struct Options {
     pub max_connections: Option<u32>,
 }
 
-/// A running cluster: either one this process started (and will stop) or one
-/// another process started from the same folder (left alone).
+/// A running cluster: one this process runs (it started it, or adopted it from a
+/// leadline that died: either way it restarts it if it dies, and stops it), or one a
+/// live leadline runs from the same folder (left alone).
+///
+/// `leadline.owner` in the data folder holds the pid of the leadline that runs it.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     pub root: PathBuf,
     pub pgdata: PathBuf,
     pub socket_dir: PathBuf,
     pub bin_dir: PathBuf,
+    opts: Options,
     child: Option<Child>,
+    /// The postmaster of an adopted cluster (not our child).
+    adopted: Option<Pid>,
+    /// This process runs the cluster, even while a restart has not succeeded yet.
+    runs: bool,
 }
 
 impl EmbeddedPostgres {
@@ -60,24 +68,103 @@ impl EmbeddedPostgres {
             pgdata,
             socket_dir,
             bin_dir,
+            opts: opts.clone(),
             child: None,
+            adopted: None,
+            runs: false,
         };
         if pg.is_ready() {
-            tracing::info!(data = %root.display(), "using the PostgreSQL cluster already running in the data folder");
+            match pg.runner() {
+                Some(pid) if pid != std::process::id() as i32 && alive(Pid::from_raw(pid)) => {
+                    tracing::info!(data = %root.display(), runner = pid, "using the PostgreSQL cluster another leadline runs in the data folder");
+                }
+                _ => {
+                    // Its leadline died (killed, crashed): this one takes it over.
+                    pg.adopted = pg.postmaster_pid();
+                    pg.runs = true;
+                    pg.claim_runner()?;
+                    tracing::info!(data = %root.display(), "took over the PostgreSQL cluster left running in the data folder");
+                }
+            }
             return Ok(pg);
         }
         let owner = cluster_owner()?;
         pg.prepare_dirs(owner.as_ref())?;
+        if let Some(u) = &owner {
+            if let Some((dir, mode)) = closed_ancestor(&pg.pgdata, u) {
+                bail!(
+                    "the PostgreSQL cluster runs as user `{}` (Leadline runs as root), which cannot enter {} (mode {mode:o}): \
+                     allow it with `chmod o+x {}`, or choose a LEADLINE_DATA_DIR outside that folder",
+                    u.name,
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
         if !pg.pgdata.join("PG_VERSION").exists() {
             pg.initdb(owner.as_ref(), opts)?;
         }
         pg.spawn(owner.as_ref(), opts)?;
+        pg.runs = true;
+        pg.claim_runner()?;
         Ok(pg)
     }
 
-    /// Whether this process started the cluster (and so stops it).
+    /// Whether this process runs the cluster (and so restarts and stops it).
     pub fn owned(&self) -> bool {
-        self.child.is_some()
+        self.runs
+    }
+
+    fn runner_file(&self) -> PathBuf {
+        self.root.join("leadline.owner")
+    }
+
+    /// The pid of the leadline that runs the cluster, as it recorded it.
+    fn runner(&self) -> Option<i32> {
+        fs::read_to_string(self.runner_file())
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+
+    fn claim_runner(&self) -> anyhow::Result<()> {
+        fs::write(self.runner_file(), std::process::id().to_string())
+            .with_context(|| format!("cannot write {}", self.runner_file().display()))
+    }
+
+    fn postmaster_pid(&self) -> Option<Pid> {
+        fs::read_to_string(self.pgdata.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+            .map(Pid::from_raw)
+    }
+
+    /// Restarts the cluster if this process runs it and its postmaster has died (killed,
+    /// out of memory): every request would fail until then. `Ok(true)` when restarted.
+    pub fn revive(&mut self) -> anyhow::Result<bool> {
+        if !self.runs {
+            return Ok(false);
+        }
+        let dead = match (&mut self.child, self.adopted) {
+            (Some(child), _) => child.try_wait()?.is_some(),
+            (None, Some(pid)) => !alive(pid),
+            // An earlier restart failed.
+            (None, None) => true,
+        };
+        if !dead {
+            return Ok(false);
+        }
+        tracing::warn!(data = %self.root.display(), "PostgreSQL stopped unexpectedly; restarting it: {}", self.log_tail());
+        self.child = None;
+        self.adopted = None;
+        let owner = cluster_owner()?;
+        let opts = self.opts.clone();
+        // On failure (its old backends may linger a moment) the next call tries again.
+        self.spawn(owner.as_ref(), &opts)?;
+        Ok(true)
     }
 
     fn prepare_dirs(&self, owner: Option<&User>) -> anyhow::Result<()> {
@@ -191,6 +278,10 @@ impl EmbeddedPostgres {
             if let Some(status) = child.try_wait()? {
                 // Another leadline may have started the cluster at the same moment.
                 if self.wait_ready(Duration::from_secs(10)) {
+                    if self.runs {
+                        // Restarting ours: whoever won, this process still runs it.
+                        self.adopted = self.postmaster_pid();
+                    }
                     return Ok(());
                 }
                 bail!(
@@ -230,10 +321,7 @@ impl EmbeddedPostgres {
         let Some(pid) = lines.next().and_then(|l| l.trim().parse::<i32>().ok()) else {
             return false;
         };
-        let alive = match kill(Pid::from_raw(pid), None) {
-            Ok(()) | Err(nix::errno::Errno::EPERM) => true,
-            Err(_) => false,
-        };
+        let alive = alive(Pid::from_raw(pid));
         // Line 8 of postmaster.pid is the postmaster's status ("ready" once it accepts).
         let ready = pidfile
             .lines()
@@ -258,25 +346,41 @@ impl EmbeddedPostgres {
         lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
     }
 
-    /// Stops the cluster if this process started it (fast shutdown: clients are
+    /// Stops the cluster if this process runs it (fast shutdown: clients are
     /// disconnected, the cluster is consistent on disk).
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
+        self.runs = false;
+        let (pid, mut child) = match (self.child.take(), self.adopted.take()) {
+            (Some(c), _) => (Pid::from_raw(c.id() as i32), Some(c)),
+            (None, Some(pid)) => (pid, None),
+            (None, None) => return,
         };
-        let pid = Pid::from_raw(child.id() as i32);
+        if self.runner() == Some(std::process::id() as i32) {
+            let _ = fs::remove_file(self.runner_file());
+        }
+        let exited = |child: &mut Option<Child>| match child {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => !alive(pid),
+        };
         let _ = kill(pid, Signal::SIGINT);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
+            if exited(&mut child) {
                 tracing::info!("PostgreSQL stopped");
                 return;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
         let _ = kill(pid, Signal::SIGQUIT);
-        let _ = child.wait();
+        if let Some(c) = &mut child {
+            let _ = c.wait();
+        }
     }
+}
+
+/// Whether a process with this pid exists (EPERM: it does, as another user).
+fn alive(pid: Pid) -> bool {
+    matches!(kill(pid, None), Ok(()) | Err(nix::errno::Errno::EPERM))
 }
 
 impl Drop for EmbeddedPostgres {
@@ -333,6 +437,23 @@ fn cluster_owner() -> anyhow::Result<Option<User>> {
         }
     }
     bail!("running as root, but neither a `postgres` nor a `nobody` user exists to own the cluster; create one or set DATABASE_URL")
+}
+
+/// The first folder above `path` that `user` may not enter, with its mode.
+fn closed_ancestor(path: &Path, user: &User) -> Option<(PathBuf, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    path.ancestors().skip(1).find_map(|dir| {
+        let m = fs::metadata(dir).ok()?;
+        let mode = m.mode() & 0o7777;
+        let enters = if m.uid() == user.uid.as_raw() {
+            mode & 0o100 != 0
+        } else if m.gid() == user.gid.as_raw() {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        (!enters).then(|| (dir.to_path_buf(), mode))
+    })
 }
 
 fn owner_hint(owner: Option<&User>, root: &Path) -> String {

@@ -1,9 +1,11 @@
 //! The connection pool, migrations, and the embedded cluster used when `DATABASE_URL` is unset.
 
 pub mod embedded;
+pub mod watch;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -21,7 +23,7 @@ pub const EMBEDDED_DATABASE: &str = "leadline";
 /// A pool plus, when we started it, the embedded cluster behind it.
 pub struct Database {
     pub pool: PgPool,
-    pub embedded: Option<EmbeddedPostgres>,
+    pub embedded: Option<Arc<Mutex<EmbeddedPostgres>>>,
 }
 
 impl Database {
@@ -51,7 +53,7 @@ impl Database {
                 .await?;
                 Ok(Self {
                     pool,
-                    embedded: Some(pg),
+                    embedded: Some(Arc::new(Mutex::new(pg))),
                 })
             }
         }
@@ -64,13 +66,40 @@ impl Database {
             .context("database migration failed")
     }
 
-    /// Closes the pool, then stops the embedded cluster if we started it.
+    /// Watches the embedded cluster this process runs and restarts its postmaster if it
+    /// dies (checked every second). `None` with an external database.
+    pub fn supervise(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let pg = self.embedded.clone()?;
+        Some(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let pg = pg.clone();
+                let revived = tokio::task::spawn_blocking(move || lock(&pg).revive()).await;
+                match revived {
+                    Ok(Ok(true)) => tracing::info!("PostgreSQL restarted"),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "PostgreSQL could not be restarted yet")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "PostgreSQL supervisor step failed"),
+                }
+            }
+        }))
+    }
+
+    /// Closes the pool, then stops the embedded cluster if this process runs it.
     pub async fn shutdown(mut self) {
         self.pool.close().await;
-        if let Some(mut pg) = self.embedded.take() {
-            let _ = tokio::task::spawn_blocking(move || pg.stop()).await;
+        if let Some(pg) = self.embedded.take() {
+            let _ = tokio::task::spawn_blocking(move || lock(&pg).stop()).await;
         }
     }
+}
+
+/// The cluster, also after a panic elsewhere held the lock (its state stays valid).
+fn lock(pg: &Mutex<EmbeddedPostgres>) -> MutexGuard<'_, EmbeddedPostgres> {
+    pg.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Connection options for a database of the embedded cluster, over its Unix socket.

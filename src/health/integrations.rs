@@ -19,9 +19,10 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::AuthAccount;
+use crate::domain::AccountId;
 use crate::extract::Json;
+use crate::state::AppState;
 
 /// Longest one kind's check may take before its entry reports a timeout.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,7 +95,7 @@ pub struct IntegrationHealth {
 }
 
 /// Kind-specific details.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Details {
     Database(DatabaseDetails),
@@ -104,6 +105,52 @@ pub enum Details {
     ChatSite(ChatSiteDetails),
     /// Not configured, or the check failed.
     Empty {},
+}
+
+// `anyOf`, not the derive's `oneOf`: the variants share no tag, and every object matches
+// `{}`, so a body always matched more than one variant (and failed `oneOf`).
+impl utoipa::PartialSchema for Details {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::Ref;
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(DatabaseDetails::name()))
+            .item(Ref::from_schema_name(EmailDetails::name()))
+            .item(Ref::from_schema_name(SmsDetails::name()))
+            .item(Ref::from_schema_name(AiDetails::name()))
+            .item(Ref::from_schema_name(ChatSiteDetails::name()))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("Not configured, or the check failed")),
+            )
+            .description(Some("Kind-specific details"))
+            .into()
+    }
+}
+
+impl ToSchema for Details {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        fn add<T: ToSchema>(
+            schemas: &mut Vec<(
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+            )>,
+        ) {
+            schemas.push((T::name().into(), T::schema()));
+            T::schemas(schemas);
+        }
+        add::<DatabaseDetails>(schemas);
+        add::<EmailDetails>(schemas);
+        add::<SmsDetails>(schemas);
+        add::<AiDetails>(schemas);
+        add::<ChatSiteDetails>(schemas);
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,6 +175,9 @@ pub struct EmailDetails {
     pub auto_respond: bool,
     /// The synced folders, in the configured order.
     pub folders: Vec<FolderHealth>,
+    /// Messages of this mailbox (IMAP, Mailgun, SendGrid) that could not be stored and
+    /// wait in the quarantine (`GET /api/quarantine`).
+    pub quarantined: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -148,6 +198,8 @@ pub struct SmsDetails {
     pub failed_sends_24h: i64,
     /// Texts Telnyx accepted but reported undelivered in the last 24 h.
     pub failed_deliveries_24h: i64,
+    /// Telnyx events that could not be stored and wait in the quarantine.
+    pub quarantined: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -373,6 +425,30 @@ pub fn cron_period(expr: &str) -> Option<Duration> {
     Some(Duration::from_secs(days * 86_400))
 }
 
+/// Items waiting in the quarantine make a healthy integration `degraded` (something it
+/// received is not stored) and are named in the reason of any other status.
+pub fn with_quarantine(
+    (status, reason): (Status, Option<String>),
+    quarantined: i64,
+) -> (Status, Option<String>) {
+    if quarantined == 0 {
+        return (status, reason);
+    }
+    let held = format!(
+        "{quarantined} received {} could not be stored (see the quarantine)",
+        if quarantined == 1 {
+            "message"
+        } else {
+            "messages"
+        }
+    );
+    match (status, reason) {
+        (Status::Healthy, _) => (Status::Degraded, Some(held)),
+        (s, Some(r)) => (s, Some(format!("{r}; {held}"))),
+        (s, None) => (s, Some(held)),
+    }
+}
+
 /// What a mailbox's sync bookkeeping says.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncFacts {
@@ -442,7 +518,6 @@ struct MailboxRow {
     last_error: Option<String>,
     last_error_at: Option<DateTime<Utc>>,
     consecutive_failures: i32,
-    messages_synced: i64,
     next_sync_at: Option<DateTime<Utc>>,
     lag_seconds: Option<f64>,
     age_seconds: f64,
@@ -461,7 +536,7 @@ struct FolderRow {
 async fn mailboxes(state: &AppState, account: AccountId) -> sqlx::Result<Vec<IntegrationHealth>> {
     let rows: Vec<MailboxRow> = sqlx::query_as(
         "select id, email, auto_respond, folders, last_sync, last_error, last_error_at, consecutive_failures,
-                messages_synced, next_sync_at,
+                next_sync_at,
                 extract(epoch from now() - last_sync)::float8 as lag_seconds,
                 extract(epoch from now() - created_at)::float8 as age_seconds
          from email_integrations where account_id = $1 and is_active order by id",
@@ -483,7 +558,16 @@ async fn mailboxes(state: &AppState, account: AccountId) -> sqlx::Result<Vec<Int
     .bind(account)
     .fetch_all(&state.pool)
     .await?;
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "select integration_id, count(*) from quarantine
+         where account_id = $1 and integration_id is not null group by integration_id",
+    )
+    .bind(account)
+    .fetch_all(&state.pool)
+    .await?;
     let interval = cron_period(&state.config.email.sync_cron).unwrap_or(Duration::from_secs(60));
+    // One mailbox per account: what is stored from IMAP is this mailbox's.
+    let synced = crate::channels::email::integration::messages_synced(&state.pool, account).await?;
     Ok(rows
         .into_iter()
         .map(|m| {
@@ -493,7 +577,8 @@ async fn mailboxes(state: &AppState, account: AccountId) -> sqlx::Result<Vec<Int
                 lag_seconds: m.lag_seconds,
                 age_seconds: m.age_seconds,
             };
-            let (status, reason) = mailbox_status(&facts, interval);
+            let quarantined = held.iter().find(|(id, _)| *id == m.id).map_or(0, |h| h.1);
+            let (status, reason) = with_quarantine(mailbox_status(&facts, interval), quarantined);
             let folders = m
                 .folders
                 .iter()
@@ -522,10 +607,11 @@ async fn mailboxes(state: &AppState, account: AccountId) -> sqlx::Result<Vec<Int
                     sync_lag_seconds: m.lag_seconds.map(|l| l.max(0.0).round() as i64),
                     sync_interval_seconds: interval.as_secs() as i64,
                     next_sync_at: m.next_sync_at,
-                    messages_synced: m.messages_synced,
+                    messages_synced: synced,
                     consecutive_failures: m.consecutive_failures,
                     auto_respond: m.auto_respond,
                     folders,
+                    quarantined,
                 }),
             }
         })
@@ -596,6 +682,7 @@ struct SmsRow {
     failed_sends_24h: i64,
     failed_deliveries_24h: i64,
     last_success_at: Option<DateTime<Utc>>,
+    quarantined: i64,
 }
 
 /// The account's Telnyx integration (one query).
@@ -609,12 +696,13 @@ async fn sms(pool: &PgPool, account: AccountId) -> sqlx::Result<Vec<IntegrationH
                   where w.account_id = $1 and w.provider = 'telnyx' and w.event_type like 'message.%'
                     and w.received_at > now() - interval '24 hours') as webhook_events_24h,
                 (select count(*) from outbox o
-                  where o.account_id = $1 and o.status = 'failed' and o.kind = $2
+                  where o.account_id = $1 and o.status in ('failed', 'unknown') and o.kind = $2
                     and o.updated_at > now() - interval '24 hours') as failed_sends_24h,
                 (select count(*) from communications c
                   where c.account_id = $1 and c.type = 'sms' and c.direction = 'outbound'
                     and c.status in ('sending_failed', 'delivery_failed')
                     and c.\"timestamp\" > now() - interval '24 hours') as failed_deliveries_24h,
+                (select count(*) from quarantine q where q.account_id = $1 and q.source = 'telnyx') as quarantined,
                 (select max(c.\"timestamp\") from communications c
                   where c.account_id = $1 and c.type = 'sms'
                     and (c.direction = 'inbound' or c.status in ('sent', 'delivered'))) as last_success_at
@@ -627,14 +715,17 @@ async fn sms(pool: &PgPool, account: AccountId) -> sqlx::Result<Vec<IntegrationH
     let Some(r) = row else {
         return Ok(vec![IntegrationHealth::not_configured(Kind::Sms, "Telnyx")]);
     };
-    let (status, reason) = sms_status(&SmsFacts {
-        numbers: r.numbers.len(),
-        last_success_at: r.last_success_at,
-        last_error_at: r.last_error.as_ref().and(r.last_error_at),
-        error_in_24h: r.error_in_24h,
-        failed_sends_24h: r.failed_sends_24h,
-        failed_deliveries_24h: r.failed_deliveries_24h,
-    });
+    let (status, reason) = with_quarantine(
+        sms_status(&SmsFacts {
+            numbers: r.numbers.len(),
+            last_success_at: r.last_success_at,
+            last_error_at: r.last_error.as_ref().and(r.last_error_at),
+            error_in_24h: r.error_in_24h,
+            failed_sends_24h: r.failed_sends_24h,
+            failed_deliveries_24h: r.failed_deliveries_24h,
+        }),
+        r.quarantined,
+    );
     Ok(vec![IntegrationHealth {
         kind: Kind::Sms,
         name: "Telnyx".into(),
@@ -649,6 +740,7 @@ async fn sms(pool: &PgPool, account: AccountId) -> sqlx::Result<Vec<IntegrationH
             webhook_events_24h: r.webhook_events_24h,
             failed_sends_24h: r.failed_sends_24h,
             failed_deliveries_24h: r.failed_deliveries_24h,
+            quarantined: r.quarantined,
         }),
     }])
 }
@@ -903,6 +995,25 @@ mod tests {
         assert_eq!(
             mailbox_status(&facts(1, true, None), MINUTE).0,
             Status::Error
+        );
+    }
+
+    #[test]
+    fn quarantined_items_degrade_a_healthy_integration_and_join_other_reasons() {
+        assert_eq!(
+            with_quarantine((Status::Healthy, None), 0),
+            (Status::Healthy, None)
+        );
+        let (s, r) = with_quarantine((Status::Healthy, None), 2);
+        assert_eq!(s, Status::Degraded);
+        assert!(r
+            .unwrap()
+            .starts_with("2 received messages could not be stored"));
+        let (s, r) = with_quarantine((Status::Error, Some("3 syncs in a row failed".into())), 1);
+        assert_eq!(s, Status::Error);
+        assert_eq!(
+            r.unwrap(),
+            "3 syncs in a row failed; 1 received message could not be stored (see the quarantine)"
         );
     }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
 use crate::extract::Json;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

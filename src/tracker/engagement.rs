@@ -33,9 +33,10 @@
 //!
 //! Runs in O(n log n).
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::tracker::model::{Channel, Direction, SentimentLabel, Touch};
+use crate::domain::{Channel, Direction, SentimentLabel};
+use crate::tracker::model::Touch;
 use crate::tracker::summary::{latest_inbound_sentiment, sorted_touches, Summary};
 
 /// `responsive` when the response rate is at least this.
@@ -60,7 +61,7 @@ pub const HIGH_LEVEL_MIN_POINTS: i32 = 6;
 pub const MEDIUM_LEVEL_MIN_POINTS: i32 = 3;
 
 /// Engagement level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// 6+ level points.
@@ -218,9 +219,9 @@ pub fn engagement(touches: &[Touch], summary: &Summary, now: DateTime<Utc>) -> E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::model::Channel::{Chat, Email, PhoneCall, Sms};
-    use crate::tracker::model::Direction::{Inbound as In, Outbound as Out};
-    use crate::tracker::model::SentimentLabel::{Negative, Neutral, Positive};
+    use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
+    use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::SentimentLabel::{Negative, Neutral, Positive};
     use crate::tracker::summary::summarize;
     use crate::tracker::test_support::*;
 

@@ -44,8 +44,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
 use serde::Serialize;
 
+use crate::domain::{Channel, Direction, LeadStatus};
 use crate::tracker::engagement::{Engagement, Level};
-use crate::tracker::model::{Channel, Direction, LeadFacts, LeadStatus, Touch};
+use crate::tracker::model::{LeadFacts, Touch};
 use crate::tracker::summary::{sentiment_value, sorted_touches, Summary};
 
 /// The eight profile fields counted by `completeness`, in order.
@@ -281,10 +282,10 @@ pub fn enrich(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
+    use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::SentimentLabel::{Negative, Positive};
     use crate::tracker::engagement::engagement;
-    use crate::tracker::model::Channel::{Chat, Email, PhoneCall, Sms};
-    use crate::tracker::model::Direction::{Inbound as In, Outbound as Out};
-    use crate::tracker::model::SentimentLabel::{Negative, Positive};
     use crate::tracker::summary::summarize;
     use crate::tracker::test_support::*;
 

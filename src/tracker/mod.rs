@@ -23,13 +23,11 @@
 
 pub mod engagement;
 pub mod enrichment;
+pub mod extract;
 pub mod model;
 pub mod next_action;
-pub mod routes;
 pub mod scoring;
 pub mod sentiment;
-pub mod stats;
-pub mod store;
 pub mod summary;
 
 use chrono::{DateTime, Utc};
@@ -41,8 +39,6 @@ use crate::tracker::model::{LeadFacts, Touch};
 use crate::tracker::next_action::NextAction;
 use crate::tracker::scoring::ScoreBreakdown;
 use crate::tracker::summary::Summary;
-
-pub use store::{refresh_lead, refresh_lead_in};
 
 /// Hook inside the one recording path: the sentiment stored with each communication.
 pub fn sentiment_of(text: &str) -> Option<sentiment::Sentiment> {
@@ -66,6 +62,46 @@ pub struct Insights {
     pub next_action: NextAction,
     /// Profile enrichment ([`enrichment::enrich`]).
     pub enrichment: Enrichment,
+}
+
+/// What is stored on the lead row (`leads.insights`) for list views and the AI responder:
+/// written and read through serde, never built or read by string keys in Rust (the
+/// dashboard's SQL paths into it are checked by a test below).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct LeadInsights {
+    pub computed_at: DateTime<Utc>,
+    pub engagement: StoredEngagement,
+    pub next_action: NextAction,
+    /// 0–100.
+    pub completeness: u8,
+    /// 0–1.
+    pub conversion_probability: f64,
+    pub most_recent_sentiment: Option<crate::domain::SentimentLabel>,
+}
+
+/// The engagement part of [`LeadInsights`].
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct StoredEngagement {
+    pub level: engagement::Level,
+    pub preferred_channel: Option<crate::domain::Channel>,
+    pub patterns: Vec<String>,
+}
+
+impl LeadInsights {
+    pub fn of(ins: &Insights, now: DateTime<Utc>) -> Self {
+        LeadInsights {
+            computed_at: now,
+            engagement: StoredEngagement {
+                level: ins.engagement.level,
+                preferred_channel: ins.engagement.preferred_channel,
+                patterns: ins.engagement.patterns.clone(),
+            },
+            next_action: ins.next_action.clone(),
+            completeness: ins.enrichment.completeness,
+            conversion_probability: ins.enrichment.conversion_probability,
+            most_recent_sentiment: ins.summary.most_recent_sentiment,
+        }
+    }
 }
 
 /// Computes score, summary, engagement, next action and enrichment for a lead.
@@ -112,7 +148,8 @@ pub fn analyze(
 pub(crate) mod test_support {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
-    use crate::tracker::model::{Channel, Direction, LeadFacts, SentimentLabel, Touch};
+    use crate::domain::{Channel, Direction, SentimentLabel};
+    use crate::tracker::model::{LeadFacts, Touch};
 
     /// Monday 2024-06-03 12:00 UTC: minute 0 of every hand-built history.
     pub fn base() -> DateTime<Utc> {
@@ -200,8 +237,37 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
-    use crate::tracker::model::{Channel, Direction, LeadStatus};
+    use crate::domain::{Channel, Direction, LeadStatus};
     use chrono::Duration;
+
+    /// The dashboard filters and sorts leads in SQL by these paths into `leads.insights`:
+    /// renaming a field of `LeadInsights` must fail here, not silently empty a page.
+    #[test]
+    fn stored_insights_keep_the_paths_the_dashboard_queries_and_read_back() {
+        let facts = LeadFacts {
+            name: Some("Jane".into()),
+            phone: Some("555-0100".into()),
+            ..LeadFacts::default()
+        };
+        let t = [super::test_support::t(0, Channel::Sms, Direction::Inbound)];
+        let stored = LeadInsights::of(&analyze(&facts, &t, 0, base()), base());
+        let v = serde_json::to_value(&stored).unwrap();
+        for (outer, inner) in [
+            ("next_action", "action"),
+            ("next_action", "priority"),
+            ("next_action", "reason"),
+            ("next_action", "channel"),
+            ("engagement", "preferred_channel"),
+        ] {
+            assert!(
+                v[outer].get(inner).is_some(),
+                "insights.{outer}.{inner} is missing: {v}"
+            );
+        }
+        assert_eq!(v["next_action"]["channel"], "sms");
+        let back: LeadInsights = serde_json::from_value(v).unwrap();
+        assert_eq!(back, stored);
+    }
 
     #[test]
     fn analyze_on_no_communications_recommends_first_contact() {

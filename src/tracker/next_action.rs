@@ -30,10 +30,11 @@
 //! the channel of the last touch. The reason names the lead ("The lead" when
 //! the name is unknown) and renders durations humanly ([`human_duration`]).
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::domain::{Channel, Direction, LeadStatus, SentimentLabel};
 use crate::tracker::engagement::{Engagement, Level};
-use crate::tracker::model::{Channel, Direction, LeadFacts, LeadStatus, SentimentLabel, Touch};
+use crate::tracker::model::{LeadFacts, Touch};
 use crate::tracker::summary::{
     latest_inbound_sentiment, sorted_touches, touch_sentiment, Summary, Trend,
 };
@@ -48,7 +49,7 @@ pub const RE_ENGAGE_DAYS: i64 = 30;
 pub const NURTURE_DAYS: i64 = 14;
 
 /// How soon the action should happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Now: the lead is waiting and recently active.
@@ -62,7 +63,7 @@ pub enum Priority {
 }
 
 /// The recommended next step for a lead.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NextAction {
     /// Machine name of the action, e.g. `respond_immediately`.
     pub action: String,
@@ -392,10 +393,10 @@ pub fn next_action(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
+    use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::SentimentLabel::{Negative, Positive};
     use crate::tracker::engagement::engagement;
-    use crate::tracker::model::Channel::{Chat, Email, PhoneCall, Sms};
-    use crate::tracker::model::Direction::{Inbound as In, Outbound as Out};
-    use crate::tracker::model::SentimentLabel::{Negative, Positive};
     use crate::tracker::summary::summarize;
     use crate::tracker::test_support::*;
 

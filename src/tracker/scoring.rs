@@ -44,7 +44,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::tracker::model::{Direction, LeadFacts, LeadStatus, SentimentLabel, Touch};
+use crate::domain::{Direction, LeadStatus, SentimentLabel};
+use crate::tracker::model::{LeadFacts, Touch};
 use crate::tracker::summary::{sorted_touches, touch_sentiment};
 
 /// Starting score of both scores.
@@ -91,7 +92,7 @@ pub const INSPECTION_STATUS_POINTS: i32 = 5;
 pub const QUOTED_STATUS_POINTS: i32 = 10;
 
 /// Score band.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Band {
     /// 80–100.
@@ -116,7 +117,7 @@ impl Band {
 }
 
 /// One rule of a score breakdown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScoreRule {
     /// Stable machine name of the rule, e.g. `contact_info`.
     pub rule: &'static str,
@@ -127,9 +128,10 @@ pub struct ScoreRule {
 }
 
 /// A score with the rules that produced it; the rules' points sum to `score`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ScoreBreakdown {
     /// Final score, 0–100.
+    #[schema(minimum = 0, maximum = 100)]
     pub score: i32,
     /// Band of the final score.
     pub band: Band,
@@ -489,9 +491,9 @@ pub fn lead_score(facts: &LeadFacts, touches: &[Touch], now: DateTime<Utc>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::model::Channel::{Chat, Email, PhoneCall, Sms};
-    use crate::tracker::model::Direction::{Inbound as In, Outbound as Out};
-    use crate::tracker::model::SentimentLabel::{Negative, Neutral, Positive};
+    use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
+    use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::SentimentLabel::{Negative, Neutral, Positive};
     use crate::tracker::test_support::*;
 
     fn names(b: &ScoreBreakdown) -> Vec<&'static str> {

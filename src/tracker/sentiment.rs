@@ -53,7 +53,7 @@ const ALPHA: f32 = 15.0;
 const BEFORE_BUT: f32 = 0.5;
 const AFTER_BUT: f32 = 1.5;
 
-pub use crate::tracker::model::SentimentLabel;
+pub use crate::domain::SentimentLabel;
 
 impl SentimentLabel {
     /// The label of a compound score (±`THRESHOLD`).

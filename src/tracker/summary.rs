@@ -40,7 +40,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::tracker::model::{Channel, Direction, SentimentLabel, Touch};
+use crate::domain::{Channel, Direction, SentimentLabel};
+use crate::tracker::model::Touch;
 
 /// Minimum number of scored inbound touches before a trend other than stable.
 pub const TREND_MIN_SCORED: usize = 4;
@@ -281,9 +282,9 @@ fn sentiment_trend(sorted: &[&Touch]) -> Trend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::model::Channel::{Chat, Email, PhoneCall, Sms};
-    use crate::tracker::model::Direction::{Inbound as In, Outbound as Out};
-    use crate::tracker::model::SentimentLabel::{Negative, Neutral, Positive};
+    use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
+    use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::SentimentLabel::{Negative, Neutral, Positive};
     use crate::tracker::test_support::*;
 
     fn counts(map: &BTreeMap<String, u32>) -> Vec<(&str, u32)> {

@@ -300,7 +300,7 @@
         }
         setStatus(sec, 'connected', 'Connected');
         const d = r.data || {};
-        say(result, 'ok', 'Synced: ' + (d.fetched || 0) + ' fetched, ' + (d.stored || 0) + ' new, ' + (d.duplicates || 0) + ' already known.');
+        say(result, 'ok', 'Synced: ' + (d.fetched || 0) + ' fetched, ' + (d.stored || 0) + ' new, ' + (d.duplicates || 0) + ' already known' + (d.quarantined ? ', ' + d.quarantined + ' quarantined (see below)' : '') + '.');
         reloadSoon(1800);
       }));
     }
@@ -455,6 +455,71 @@
         subj.hidden = !d.subject;
         subj.textContent = d.subject ? 'Subject: ' + d.subject : '';
         $('[data-ai-text]', box).textContent = d.text;
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- integrations: quarantine
+  function initQuarantine(sec) {
+    const result = $('[data-result]', sec);
+    sec.querySelectorAll('[data-quarantine-item]').forEach((row) => {
+      const id = row.getAttribute('data-quarantine-item');
+      const retry = $('[data-quarantine-retry]', row);
+      const discard = $('[data-quarantine-discard]', row);
+      retry.addEventListener('click', () => busy(retry, async () => {
+        const r = await api('POST', '/api/quarantine/' + id + '/retry');
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', r.data.status === 'duplicate' ? 'It was stored already.' : 'Stored.');
+        row.remove();
+      }));
+      discard.addEventListener('click', () => busy(discard, async () => {
+        if (!confirm('Discard this message for good? It cannot be recovered.')) return;
+        const r = await api('DELETE', '/api/quarantine/' + id);
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', 'Discarded.');
+        row.remove();
+      }));
+    });
+  }
+
+  // ---------------------------------------------------------------- integrations: outbox
+  function initOutbox(sec) {
+    const result = $('[data-result]', sec);
+    sec.querySelectorAll('[data-outbox-item]').forEach((row) => {
+      const btn = $('[data-outbox-again]', row);
+      btn.addEventListener('click', () => busy(btn, async () => {
+        const r = await api('POST', '/api/outbox/' + row.getAttribute('data-outbox-item') + '/send-again');
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', 'Queued to send again.');
+        row.remove();
+      }));
+    });
+  }
+
+  // ---------------------------------------------------------------- integrations: API keys
+  function initKeys(sec) {
+    const result = $('[data-result]', sec);
+    sec.querySelectorAll('[data-key-item]').forEach((row) => {
+      const btn = $('[data-key-revoke]', row);
+      if (!btn) return;
+      btn.addEventListener('click', () => busy(btn, async () => {
+        if (!confirm('Revoke this key? Everything using it stops working at once.')) return;
+        const r = await api('DELETE', '/api/keys/' + row.getAttribute('data-key-item'));
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        say(result, 'ok', 'Revoked.');
+        reloadSoon();
+      }));
+    });
+    const form = $('[data-key-form]', sec);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const btn = $('button[type=submit]', form);
+      busy(btn, async () => {
+        const r = await api('POST', '/api/keys', { name: form.elements.name.value });
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        $('[data-key-value]', sec).textContent = r.data.api_key;
+        $('[data-key-new]', sec).hidden = false;
+        form.reset();
       });
     });
   }
@@ -659,6 +724,12 @@
     initCommon();
     const health = $('[data-health]');
     if (health) initHealth(health);
+    const keys = $('[data-keys]');
+    if (keys) initKeys(keys);
+    const quarantine = $('[data-quarantine]');
+    if (quarantine) initQuarantine(quarantine);
+    const outbox = $('[data-outbox]');
+    if (outbox) initOutbox(outbox);
     const email = $('[data-email]');
     if (email) initEmail(email);
     const sms = $('[data-sms]');

@@ -97,6 +97,8 @@ pub async fn fresh_database() -> PgPool {
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
     let mut vars: std::collections::HashMap<String, String> = [
         ("LEADLINE_BIND", "127.0.0.1:0"),
+        // The test mail servers run on loopback.
+        ("LEADLINE_ALLOW_PRIVATE_HOSTS", "true"),
         (
             "LEADLINE_MASTER_KEY",
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
@@ -116,7 +118,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub http: reqwest::Client,
     /// The server's state, to drive background steps (outbox drain) directly.
-    pub state: leadline::app::AppState,
+    pub state: leadline::state::AppState,
 }
 
 pub struct Account {

@@ -8,17 +8,17 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::auth::AccountId;
 use crate::communications::{self, LeadRef, NewCommunication};
+use crate::domain::{AccountId, Channel, Direction};
 use crate::error::{unique_violation, ApiError, Result};
-use crate::tracker::model::{Channel, Direction, LeadFacts};
+use crate::leads::store::band_str;
+use crate::state::AppState;
+use crate::tracker::model::LeadFacts;
 use crate::tracker::scoring::{chat_score, ScoreBreakdown};
-use crate::tracker::store::band_str;
 
-use super::extract::{merge, Extracted, LeadFields};
 use super::realtime::{publish, Event};
 use super::sites::{settings_from_pg_row, WidgetSettings, SETTINGS_COLUMNS};
+use crate::tracker::extract::{merge, Extracted, LeadFields};
 
 /// Longest message a visitor or agent may send.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -369,12 +369,7 @@ async fn fold_into_existing(
     let Some((target,)) = existing else {
         return Ok(None);
     };
-    sqlx::query("update communications set lead_id = $1 where lead_id = $2 and account_id = $3")
-        .bind(target)
-        .bind(anonymous)
-        .bind(account)
-        .execute(&mut *tx)
-        .await?;
+    crate::communications::revise::reassign(&mut *tx, account, anonymous, target).await?;
     sqlx::query("update chat_sessions set lead_id = $1 where lead_id = $2 and account_id = $3")
         .bind(target)
         .bind(anonymous)
@@ -399,7 +394,7 @@ async fn fold_into_existing(
             return Ok(Some(known));
         }
     }
-    crate::tracker::store::refresh_lead(&state.pool, account, target).await?;
+    crate::leads::store::refresh_lead(&state.pool, account, target).await?;
     Ok(Some(fields))
 }
 

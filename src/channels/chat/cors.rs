@@ -1,20 +1,17 @@
 //! Where a public widget request comes from: its `Origin` (checked against the site's
 //! allowed origins, answered with CORS headers only for those) and the visitor's IP.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HOST, ORIGIN, VARY,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ORIGIN, VARY,
 };
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
-use crate::app::AppState;
 use crate::error::{ApiError, Result};
+use crate::state::AppState;
 
 use super::sites::normalize_origin;
 
@@ -26,13 +23,21 @@ pub fn request_origin(headers: &HeaderMap) -> Option<String> {
         .and_then(normalize_origin)
 }
 
-/// This server's own origin (the dashboard's live preview runs there).
-fn own_origin(state: &AppState, headers: &HeaderMap) -> Option<String> {
+/// Whether `origin` is this server's own (the dashboard's live preview runs there):
+/// `LEADLINE_PUBLIC_URL`, else the address it listens on (and `localhost` for a loopback
+/// one). Never the request's `Host`, which the client chooses.
+fn is_own_origin(state: &AppState, origin: &str) -> bool {
     if let Some(url) = &state.config.public_url {
-        return normalize_origin(url);
+        return normalize_origin(url).as_deref() == Some(origin);
     }
-    let host = headers.get(HOST)?.to_str().ok()?;
-    normalize_origin(&format!("http://{host}"))
+    let bind = state.config.bind;
+    let mut own = vec![format!("http://{bind}")];
+    if bind.ip().is_loopback() {
+        own.push(format!("http://localhost:{}", bind.port()));
+    }
+    own.iter()
+        .filter_map(|o| normalize_origin(o))
+        .any(|o| o == origin)
 }
 
 /// Checks the request's origin against a site's list. `required`: refuse requests
@@ -44,7 +49,7 @@ pub fn check_origin(
     required: bool,
 ) -> Result<AllowOrigin> {
     match request_origin(headers) {
-        Some(o) if allowed.contains(&o) || own_origin(state, headers).as_ref() == Some(&o) => {
+        Some(o) if allowed.contains(&o) || is_own_origin(state, &o) => {
             Ok(AllowOrigin(HeaderValue::from_str(&o).ok()))
         }
         Some(o) => Err(ApiError::Forbidden(format!(
@@ -117,7 +122,7 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     let Some(origin) = request_origin(headers) else {
         return ApiError::Forbidden("a preflight must carry an Origin".into()).into_response();
     };
-    let own = own_origin(state, headers).as_ref() == Some(&origin);
+    let own = is_own_origin(state, &origin);
     let known = own
         || sqlx::query_scalar::<_, bool>(
             "select exists (select 1 from sites where allowed_origins @> array[$1])",
@@ -146,35 +151,4 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     h.append(VARY, HeaderValue::from_static("origin"));
     res
-}
-
-/// The visitor's IP: the socket's peer, or the first `X-Forwarded-For` hop when
-/// `LEADLINE_TRUST_PROXY` says a proxy sets it.
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> std::result::Result<Self, Self::Rejection> {
-        if state.config.chat.trust_proxy {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse().ok());
-            if forwarded.is_some() {
-                return Ok(Self(forwarded));
-            }
-        }
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
 }

@@ -14,19 +14,20 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::AuthAccount;
+use crate::domain::AccountId;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{Cursor, Page, PageParams};
+use crate::state::AppState;
 
 use super::conversation::{
     self, message_text, messages_after, session_from_row, session_select, Author, ChatMessage,
     Session,
 };
-use super::extract::{extract, Extracted};
 use super::realtime::{publish, Event};
 use super::session::{event_stream, last_event_id};
+use crate::tracker::extract::{extract, Extracted};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -92,9 +93,13 @@ const SUMMARY_SQL: &str = "select c.id, c.session_id, c.site_id, s.name as site_
 #[into_params(parameter_in = Query)]
 pub struct SessionFilter {
     /// open, closed or all (default all).
+    #[param(pattern = "^(open|closed|all)$")]
     pub status: Option<String>,
     pub site_id: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
 }
 
@@ -145,8 +150,8 @@ async fn list_sessions(
 pub struct SessionDetail {
     #[serde(flatten)]
     pub session: SessionSummary,
-    /// The chat score's rules (which rule added what).
-    #[schema(value_type = Object)]
+    /// The chat score with its rules (which rule added what).
+    #[schema(value_type = crate::tracker::scoring::ScoreBreakdown)]
     pub score_breakdown: Value,
     pub messages: Vec<ChatMessage>,
 }
@@ -195,6 +200,8 @@ async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
+    /// 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub text: String,
 }
 

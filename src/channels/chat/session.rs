@@ -19,20 +19,21 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
 use crate::auth::hash_key;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Query};
 use crate::phone::{normalize_email, normalize_phone};
+use crate::state::AppState;
 
 use super::conversation::{
     self, absorb, message_text, messages_after, session_from_row, session_select, Author,
     ChatMessage, Session,
 };
-use super::cors::{check_origin, AllowOrigin, ClientIp};
-use super::extract::{extract, Extracted};
+use super::cors::{check_origin, AllowOrigin};
 use super::realtime::{publish, Event};
 use super::sites::{settings_from_pg_row, PublicSettings, SETTINGS_COLUMNS};
+use crate::extract::ClientIp;
+use crate::tracker::extract::{extract, Extracted};
 
 /// Paths the widget calls from other origins.
 pub const PUBLIC_PATHS: [&str; 7] = [
@@ -98,6 +99,11 @@ fn unknown_token() -> ApiError {
     ApiError::Unauthorized("unknown or expired session token: start a new session".into())
 }
 
+/// Contact updates one conversation may send per hour.
+const CONTACTS_PER_HOUR: i32 = 10;
+/// Typing events one conversation may send per minute (a widget sends one per pause).
+const TYPING_PER_MINUTE: i32 = 60;
+
 fn rate_limited(message: String, retry_after_secs: i64) -> Response {
     let mut res = ApiError::TooManyRequests(message).into_response();
     if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
@@ -148,9 +154,12 @@ async fn site_settings(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewSession {
     pub site_key: String,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub page_url: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub referrer: Option<String>,
     /// The widget's random id for this browser.
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub visitor_id: Option<String>,
 }
 
@@ -186,6 +195,15 @@ async fn new_session(
     let cors = check_origin(&state, &headers, &site.allowed_origins, true)?;
     let session_id = format!("cs_{}", random_token(15));
     let token = random_token(32);
+    // Count and insert under a per-address lock: concurrent requests from one address
+    // are taken one at a time, so the limit holds exactly.
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "select pg_advisory_xact_lock(hashtextextended('chat-ip:' || coalesce($1, ''), 0))",
+    )
+    .bind(ip.map(|i| i.to_string()))
+    .execute(&mut *tx)
+    .await?;
     let created: Option<(i64,)> = sqlx::query_as(
         "with recent as (
            select count(*) as n from chat_sessions where visitor_ip = $6 and started_at > now() - interval '1 hour'),
@@ -202,8 +220,9 @@ async fn new_session(
     .bind(&page_url)
     .bind(&referrer)
     .bind(i64::from(state.config.chat.sessions_per_ip_hour))
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     if created.is_none() {
         return Ok(rate_limited(
             "too many new conversations from this address; try again later".into(),
@@ -264,6 +283,7 @@ async fn resume(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VisitorMessage {
     pub session_token: String,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub message: String,
 }
 
@@ -331,8 +351,11 @@ async fn bump_rate(state: &AppState, token: &str) -> Result<Session> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ContactBody {
     pub session_token: String,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub phone: Option<String>,
 }
 
@@ -363,6 +386,13 @@ async fn contact(
     }
     let mut session = session_by_token(&state, &body.session_token).await?;
     let cors = check_origin(&state, &headers, &session.allowed_origins, false)?;
+    let key = format!("chat-contact:{}", session.id);
+    if let Some(wait) = crate::throttle::hit(&state.pool, &key, CONTACTS_PER_HOUR, 3600).await? {
+        return Err(ApiError::Limited(
+            "too many contact updates in this conversation; try again later",
+            wait,
+        ));
+    }
     let found = Extracted {
         name,
         email,
@@ -394,6 +424,11 @@ async fn typing(
 ) -> Result<(StatusCode, AllowOrigin, ())> {
     let session = session_by_token(&state, &body.session_token).await?;
     let cors = check_origin(&state, &headers, &session.allowed_origins, false)?;
+    // Each one is a NOTIFY to every server: bounded per conversation.
+    let key = format!("chat-typing:{}", session.id);
+    if let Some(wait) = crate::throttle::hit(&state.pool, &key, TYPING_PER_MINUTE, 60).await? {
+        return Err(ApiError::Limited("too many typing events; slow down", wait));
+    }
     publish(
         &state.pool,
         &Event::Typing {

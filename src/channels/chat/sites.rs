@@ -11,10 +11,11 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
-use crate::auth::{AccountId, AuthAccount};
+use crate::auth::AuthAccount;
+use crate::domain::AccountId;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,6 +43,8 @@ const SITE_COLUMNS: &str = "id, name, site_key, allowed_origins, created_at, upd
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     pub allowed_origins: Vec<String>,
@@ -50,7 +53,9 @@ pub struct NewSite {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SitePatch {
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub allowed_origins: Option<Vec<String>>,
 }
 
@@ -288,13 +293,21 @@ pub fn settings_from_row(row: SettingsRow) -> WidgetSettings {
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     pub site_id: i64,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub company_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub color_theme: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub position: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub greeting_message: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub collect_email: Option<bool>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub collect_phone: Option<bool>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub ai_responses: Option<bool>,
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub offline_message: Option<String>,
 }
 

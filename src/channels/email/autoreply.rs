@@ -5,13 +5,14 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::communications::Communication;
+use crate::domain::Channel;
 use crate::error::Result;
-use crate::tracker::model::Channel;
+use crate::state::AppState;
 
+use super::integration::EmailIntegration;
 use super::parse::ParsedEmail;
-use super::{EmailIntegration, OutgoingEmail};
+use super::OutgoingEmail;
 
 /// Why no automatic reply is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +171,7 @@ pub async fn maybe_reply(
     let subject = reply
         .subject
         .clone()
-        .unwrap_or_else(|| super::reply_subject(parsed.subject.as_deref()));
+        .unwrap_or_else(|| super::send::reply_subject(parsed.subject.as_deref()));
     let mut references = parsed.references.clone();
     if let Some(id) = &parsed.message_id {
         references.push(id.clone());
@@ -192,7 +193,7 @@ pub async fn maybe_reply(
         ),
     };
     let key = format!("email-autoreply:{}", inbound.id);
-    let outbox_id = super::queue(&mut *tx, integration, email, Some(&key)).await?;
+    let outbox_id = super::send::queue(&mut *tx, integration, email, Some(&key)).await?;
     sqlx::query("update email_auto_replies set outbox_id = $2 where id = $1")
         .bind(claim)
         .bind(outbox_id)

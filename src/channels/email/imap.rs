@@ -99,14 +99,6 @@ impl AsyncWrite for MailStream {
 /// A logged-in IMAP session.
 pub type ImapSession = Session<MailStream>;
 
-/// The certificates of a PEM bundle (unparsable entries skipped).
-pub fn parse_pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .filter_map(|c| c.ok())
-        .collect()
-}
-
 /// The TLS client configuration (ring provider, webpki roots plus `extra` PEM roots).
 pub fn tls_config(extra: Option<&[u8]>) -> Arc<rustls::ClientConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -114,7 +106,7 @@ pub fn tls_config(extra: Option<&[u8]>) -> Arc<rustls::ClientConfig> {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(pem) = extra {
-        roots.add_parsable_certificates(parse_pem_certs(pem));
+        roots.add_parsable_certificates(super::config::parse_pem_certs(pem));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

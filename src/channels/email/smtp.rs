@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
 
 use super::{OutgoingEmail, Security};
 
@@ -22,6 +23,8 @@ pub struct SmtpSettings {
     pub password: String,
     /// PEM certificates trusted besides the public roots.
     pub extra_roots_pem: Option<std::sync::Arc<Vec<u8>>>,
+    /// Bound on each SMTP command, and on a whole connection test (`LEADLINE_MAIL_TIMEOUT_SECS`).
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -39,6 +42,9 @@ impl std::fmt::Debug for SmtpSettings {
 pub struct SendError {
     pub message: String,
     pub permanent: bool,
+    /// The message data may have reached the server (the connection failed after it was
+    /// handed over, before the server's answer): sending again could deliver it twice.
+    pub maybe_delivered: bool,
 }
 
 /// An SMTP error in the server's words: `535 5.7.8 Authentication failed`.
@@ -50,47 +56,90 @@ pub fn describe(e: &lettre::transport::smtp::Error) -> String {
     }
 }
 
-fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn tls_parameters(s: &SmtpSettings) -> Result<Option<TlsParameters>, String> {
+    if s.security == Security::None {
+        return Ok(None);
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = match s.security {
-        Security::None => Tls::None,
-        Security::Tls | Security::Starttls => {
-            let mut b = TlsParameters::builder(s.host.clone());
-            if let Some(pem) = &s.extra_roots_pem {
-                for der in super::imap::parse_pem_certs(pem) {
-                    let cert = Certificate::from_der(der.to_vec())
-                        .map_err(|e| format!("LEADLINE_MAIL_CA_FILE: {e}"))?;
-                    b = b.add_root_certificate(cert);
-                }
-            }
-            let params = b
-                .build_rustls()
-                .map_err(|e| format!("TLS setup failed: {e}"))?;
-            if s.security == Security::Tls {
-                Tls::Wrapper(params)
-            } else {
-                Tls::Required(params)
-            }
+    let mut b = TlsParameters::builder(s.host.clone());
+    if let Some(pem) = &s.extra_roots_pem {
+        for der in super::config::parse_pem_certs(pem) {
+            let cert = Certificate::from_der(der.to_vec())
+                .map_err(|e| format!("LEADLINE_MAIL_CA_FILE: {e}"))?;
+            b = b.add_root_certificate(cert);
         }
+    }
+    b.build_rustls()
+        .map(Some)
+        .map_err(|e| format!("TLS setup failed: {e}"))
+}
+
+fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let tls = match (tls_parameters(s)?, s.security) {
+        (Some(params), Security::Tls) => Tls::Wrapper(params),
+        (Some(params), _) => Tls::Required(params),
+        (None, _) => Tls::None,
     };
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
         .port(s.port)
         .tls(tls)
-        .timeout(Some(Duration::from_secs(30)));
+        .timeout(Some(s.timeout));
     if !s.username.is_empty() {
         b = b.credentials(Credentials::new(s.username.clone(), s.password.clone()));
     }
     Ok(b.build())
 }
 
-/// Connects (and authenticates when a username is set): the connection test.
+/// Connects, greets, secures and authenticates: nothing of the message has left yet.
+async fn open(
+    s: &SmtpSettings,
+    params: Option<TlsParameters>,
+) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    let hello = ClientId::default();
+    let wrapper = if s.security == Security::Tls {
+        params.clone()
+    } else {
+        None
+    };
+    let mut conn = AsyncSmtpConnection::connect_tokio1(
+        (s.host.as_str(), s.port),
+        Some(s.timeout),
+        &hello,
+        wrapper,
+        None,
+    )
+    .await?;
+    if let (Security::Starttls, Some(params)) = (s.security, params) {
+        conn.starttls(params, &hello).await?;
+    }
+    if !s.username.is_empty() {
+        let creds = Credentials::new(s.username.clone(), s.password.clone());
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+            .await?;
+    }
+    Ok(conn)
+}
+
+/// Connects (and authenticates when a username is set): the connection test, bounded as
+/// a whole by `s.timeout` (a server that accepts the connection and never greets would
+/// otherwise hold the caller).
 pub async fn test(s: &SmtpSettings) -> Result<(), String> {
     let t = transport(s)?;
-    match t.test_connection().await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("the server did not answer NOOP".into()),
-        Err(e) => Err(describe(&e)),
+    match tokio::time::timeout(s.timeout, t.test_connection()).await {
+        Ok(Ok(true)) => Ok(()),
+        Ok(Ok(false)) => Err("the server did not answer NOOP".into()),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err(timed_out(s)),
     }
+}
+
+fn timed_out(s: &SmtpSettings) -> String {
+    format!(
+        "timed out waiting for the SMTP greeting or answer from {}:{} ({} s)",
+        s.host,
+        s.port,
+        s.timeout.as_secs()
+    )
 }
 
 fn mailbox(addr: &str, name: Option<&str>) -> Result<Mailbox, String> {
@@ -155,14 +204,68 @@ pub fn build(from: &str, email: &OutgoingEmail) -> Result<(Message, String), Str
     Ok((msg, id))
 }
 
-/// Sends one message.
-pub async fn send(s: &SmtpSettings, msg: Message) -> Result<(), SendError> {
-    let t = transport(s).map_err(|message| SendError {
+/// A connection ready for a message: greeted, secured and authenticated.
+pub struct Ready {
+    conn: AsyncSmtpConnection,
+    timeout: Duration,
+    server: String,
+}
+
+/// Connects, greets, secures and authenticates, bounded as a whole by 2 × `s.timeout`.
+/// A failure here means nothing of the message left: it may be retried.
+pub async fn connect(s: &SmtpSettings) -> Result<Ready, SendError> {
+    let params = tls_parameters(s).map_err(|message| SendError {
         message,
         permanent: true,
+        maybe_delivered: false,
     })?;
-    t.send(msg).await.map(|_| ()).map_err(|e| SendError {
-        message: describe(&e),
-        permanent: e.is_permanent(),
-    })
+    match tokio::time::timeout(s.timeout * 2, open(s, params)).await {
+        Ok(Ok(conn)) => Ok(Ready {
+            conn,
+            timeout: s.timeout,
+            server: format!("{}:{}", s.host, s.port),
+        }),
+        Ok(Err(e)) => Err(SendError {
+            message: describe(&e),
+            permanent: e.is_permanent(),
+            maybe_delivered: false,
+        }),
+        Err(_) => Err(SendError {
+            message: timed_out(s),
+            permanent: false,
+            maybe_delivered: false,
+        }),
+    }
+}
+
+/// Sends the envelope and the data, bounded by 2 × the timeout. A server's answer
+/// (4xx/5xx) is explicit; a timeout or a dropped connection may come after the server
+/// took the message (RFC 1047), so it is `maybe_delivered`: never resent by itself.
+pub async fn transmit(ready: Ready, msg: Message) -> Result<(), SendError> {
+    let Ready {
+        mut conn,
+        timeout,
+        server,
+    } = ready;
+    let attempt = async {
+        conn.send(msg.envelope(), &msg.formatted()).await?;
+        let _ = conn.quit().await;
+        Ok::<_, lettre::transport::smtp::Error>(())
+    };
+    match tokio::time::timeout(timeout * 2, attempt).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(SendError {
+            message: describe(&e),
+            permanent: e.is_permanent(),
+            maybe_delivered: !e.is_response(),
+        }),
+        Err(_) => Err(SendError {
+            message: format!(
+                "no answer from {server} within {} s after the message was sent; it may have been delivered",
+                (timeout * 2).as_secs()
+            ),
+            permanent: false,
+            maybe_delivered: true,
+        }),
+    }
 }

@@ -1,6 +1,7 @@
 //! IMAP sync: per integration and folder, UIDVALIDITY and the highest UID stored; new
-//! messages fetched in batches, each recorded (idempotent on Message-ID, or a synthesized
-//! `<uidvalidity>/<uid>@<folder>` id), then the watermark advanced. A crash between the
+//! messages fetched in batches, each recorded (idempotent on Message-ID, or a digest of
+//! its content without one) or, when it cannot be stored, quarantined, then the watermark
+//! advanced. A crash between the
 //! two only re-fetches messages that `record()` dedupes: nothing lost, nothing doubled.
 //! Integrations are claimed with a lease taken under `FOR UPDATE SKIP LOCKED`, so several
 //! servers never sync one mailbox at once; failures back off and show in `status`.
@@ -10,17 +11,22 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::domain::Direction;
 use crate::error::{ApiError, Result};
-use crate::tracker::model::Direction;
+use crate::state::AppState;
+
+use crate::quarantine::Source;
 
 use super::imap::{self, ImapSession};
-use super::{parse, EmailIntegration, INTEGRATION_COLUMNS};
+use super::ingest::{Ingested, Received};
+use super::integration::{EmailIntegration, INTEGRATION_COLUMNS};
+use super::parse;
 
 /// Messages fetched per IMAP command, by default.
-pub const BATCH: usize = 100;
-/// How long a claimed sync may run before another server may take the mailbox over.
-pub const LEASE_SECONDS: f64 = 600.0;
+pub const BATCH: usize = super::config::IMAP_BATCH;
+/// How long a claim holds without being renewed: the holder renews it every third of
+/// that while it works, so a crashed holder's mailbox is free again within this time.
+pub const LEASE_SECONDS: f64 = 30.0;
 
 /// What one sync did.
 #[derive(Debug, Default, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
@@ -31,6 +37,8 @@ pub struct SyncReport {
     pub stored: u64,
     /// Messages that were already stored.
     pub duplicates: u64,
+    /// Messages that could not be stored, kept in the quarantine with the reason.
+    pub quarantined: u64,
 }
 
 /// Whether a folder holds what the roofer sent.
@@ -106,11 +114,10 @@ async fn release(
             sqlx::query(
                 "update email_integrations set sync_lease_until = null, last_sync = now(), last_error = null,
                      last_error_at = null, consecutive_failures = 0, next_sync_at = null,
-                     messages_synced = messages_synced + $2, messages_fetched = messages_fetched + $3, updated_at = now()
+                     messages_fetched = messages_fetched + $2, updated_at = now()
                  where id = $1",
             )
             .bind(id)
-            .bind(r.stored as i64)
             .bind(r.fetched as i64)
             .execute(&state.pool)
             .await?;
@@ -151,8 +158,31 @@ pub async fn sync_integration(state: &AppState, integration_id: i64) -> Result<S
     run_claimed(state, &integration).await
 }
 
+/// Keeps a claim alive while its sync works (never returns).
+async fn renew_lease(state: &AppState, id: i64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs_f64(LEASE_SECONDS / 3.0));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let renewed = sqlx::query(
+            "update email_integrations set sync_lease_until = now() + make_interval(secs => $2)
+             where id = $1 and sync_lease_until is not null",
+        )
+        .bind(id)
+        .bind(LEASE_SECONDS)
+        .execute(&state.pool)
+        .await;
+        if let Err(e) = renewed {
+            tracing::warn!(integration = id, error = %e, "sync lease not renewed");
+        }
+    }
+}
+
 async fn run_claimed(state: &AppState, integration: &EmailIntegration) -> Result<SyncReport> {
-    let outcome = sync_folders(state, integration).await;
+    let outcome = tokio::select! {
+        o = sync_folders(state, integration) => o,
+        () = renew_lease(state, integration.id) => unreachable!("the lease renewer never ends"),
+    };
     let reported = match &outcome {
         Ok(r) => Ok(*r),
         Err(SyncError::Mailbox(e)) => Err(e.clone()),
@@ -214,6 +244,7 @@ async fn sync_folders(
         total.fetched += r.fetched;
         total.stored += r.stored;
         total.duplicates += r.duplicates;
+        total.quarantined += r.quarantined;
     }
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), session.logout()).await;
     Ok(total)
@@ -346,9 +377,9 @@ const RECORD_CONCURRENCY: usize = 16;
 /// One fetched message, parsed and ready to record.
 struct Prepared {
     parsed: parse::ParsedEmail,
+    raw: Vec<u8>,
     direction: Direction,
-    fallback: String,
-    extra: serde_json::Value,
+    imap: serde_json::Value,
     may_auto_reply: bool,
 }
 
@@ -372,18 +403,20 @@ async fn record_batches(
         for f in fetched {
             report.fetched += 1;
             let mut parsed = parse::parse(&f.raw);
-            if parsed.date.is_none() {
-                parsed.date = f.internal_date;
-            }
+            parsed.received = f.internal_date;
             let own = parsed
                 .from
                 .as_deref()
                 .is_some_and(|from| from.eq_ignore_ascii_case(&i.email));
             let dir = if own { Direction::Outbound } else { direction };
-            // Old mail from the backfill is never auto-answered.
+            // Old mail is never auto-answered: not from before the mailbox was connected
+            // (however a first sync was interrupted; senders' clocks may be minutes off),
+            // nor older than a day.
+            let connected = i.created_at - Duration::minutes(5);
             let recent = parsed
                 .date
-                .is_some_and(|d| Utc::now() - d < Duration::days(1));
+                .or(parsed.received)
+                .is_some_and(|d| Utc::now() - d < Duration::days(1) && d >= connected);
             let key = match dir {
                 Direction::Inbound => parsed.from.clone(),
                 Direction::Outbound => parsed.to.first().cloned(),
@@ -391,45 +424,52 @@ async fn record_batches(
             .unwrap_or_default();
             let p = Prepared {
                 direction: dir,
-                fallback: format!("{uidvalidity}/{}@{folder}", f.uid),
-                extra: json!({"imap": {"folder": folder, "uid": f.uid, "uidvalidity": uidvalidity}}),
+                imap: json!({"folder": folder, "uid": f.uid, "uidvalidity": uidvalidity}),
                 may_auto_reply: may_auto_reply && recent,
                 parsed,
+                raw: f.raw,
             };
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, g)) => g.push(p),
                 None => groups.push((key, vec![p])),
             }
         }
-        let counts: Vec<(u64, u64)> =
+        let counts: Vec<(u64, u64, u64)> =
             futures_util::stream::iter(groups.into_iter().map(|(_, g)| async move {
-                let (mut stored, mut dup) = (0u64, 0u64);
+                let (mut stored, mut dup, mut quarantined) = (0u64, 0u64, 0u64);
                 for p in g {
-                    let new = super::ingest(
+                    // A message that cannot be stored is quarantined and the sync goes on;
+                    // only a transient failure stops it before the watermark moves.
+                    let received = Received {
+                        source: Source::Imap,
+                        raw: &p.raw,
+                        context: json!({"imap": p.imap, "received": p.parsed.received}),
+                    };
+                    match super::ingest::ingest_or_quarantine(
                         state,
                         i,
                         p.parsed,
                         p.direction,
-                        "imap",
-                        p.fallback,
-                        p.extra,
+                        json!({"imap": p.imap}),
                         p.may_auto_reply,
+                        received,
                     )
-                    .await?;
-                    if new {
-                        stored += 1;
-                    } else {
-                        dup += 1;
+                    .await?
+                    {
+                        Ingested::Stored => stored += 1,
+                        Ingested::Duplicate => dup += 1,
+                        Ingested::Quarantined => quarantined += 1,
                     }
                 }
-                Ok::<_, ApiError>((stored, dup))
+                Ok::<_, ApiError>((stored, dup, quarantined))
             }))
             .buffer_unordered(RECORD_CONCURRENCY)
             .try_collect()
             .await?;
-        for (stored, dup) in counts {
+        for (stored, dup, quarantined) in counts {
             report.stored += stored;
             report.duplicates += dup;
+            report.quarantined += quarantined;
         }
         sqlx::query(
             "update imap_sync_state set last_uid = greatest(last_uid, $3), last_sync = now()
@@ -489,7 +529,9 @@ mod tests {
     #[test]
     fn the_default_cron_expression_is_accepted() {
         let job = tokio_cron_scheduler::Job::new_async(
-            super::super::EmailConfig::default().sync_cron.as_str(),
+            crate::channels::email::config::EmailConfig::default()
+                .sync_cron
+                .as_str(),
             |_, _| Box::pin(async {}),
         );
         assert!(job.is_ok());

@@ -4,102 +4,71 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::body::Bytes;
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::Form;
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::domain::Direction;
 use crate::error::{ApiError, Result};
 use crate::extract::Json;
-use crate::tracker::model::Direction;
+use crate::quarantine::Source;
+use crate::state::AppState;
 
-use super::parse::{self, decode_charset, Attachment, ParsedEmail};
-use super::{EmailIntegration, INTEGRATION_COLUMNS};
+use super::form::FormData;
+use super::ingest::{Ingested, Received};
+use super::integration::{EmailIntegration, INTEGRATION_COLUMNS};
+use super::parse::{self, decode_charset, ParsedEmail};
 
 /// How old a Mailgun signature may be.
 pub const MAX_SIGNATURE_AGE_SECS: i64 = 15 * 60;
-/// Largest single field kept from a webhook form (attachments included).
-const MAX_FIELD_BYTES: usize = 25 * 1024 * 1024;
 /// Largest webhook body (a message at the providers' 25 MB limit, form-encoded).
 pub const MAX_BODY_BYTES: usize = 40 * 1024 * 1024;
 
-/// A posted form: text fields (raw bytes) and files.
-#[derive(Debug, Default)]
-pub struct FormData {
-    pub fields: HashMap<String, Vec<u8>>,
-    pub files: Vec<(String, Attachment)>,
+/// The body of a webhook post and its content type, as received.
+struct Post {
+    content_type: String,
+    body: Bytes,
 }
 
-impl FormData {
-    fn text(&self, name: &str) -> Option<String> {
-        self.fields
-            .get(name)
-            .map(|b| String::from_utf8_lossy(b).trim().to_string())
-            .filter(|s| !s.is_empty())
-    }
-
-    /// Reads urlencoded or multipart bodies.
-    pub async fn read(req: Request, state: &AppState) -> Result<Self> {
-        let ct = req
+impl Post {
+    async fn read(req: Request, state: &AppState) -> Result<Self> {
+        let content_type = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
-            .to_ascii_lowercase();
-        let mut data = FormData::default();
-        if ct.starts_with("multipart/form-data") {
-            let mut mp = Multipart::from_request(req, state)
-                .await
-                .map_err(|e| ApiError::BadRequest("invalid_form", e.body_text()))?;
-            while let Some(field) = mp
-                .next_field()
-                .await
-                .map_err(|e| ApiError::BadRequest("invalid_form", e.body_text()))?
-            {
-                let name = field.name().unwrap_or_default().to_string();
-                let file_name = field.file_name().map(str::to_string);
-                let content_type = field.content_type().map(str::to_string);
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::BadRequest("invalid_form", e.body_text()))?;
-                if bytes.len() > MAX_FIELD_BYTES {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-                match file_name {
-                    Some(f) if name != "email" && name != "body-mime" => data.files.push((
-                        name,
-                        Attachment::new(
-                            Some(f),
-                            content_type.unwrap_or_else(|| "application/octet-stream".into()),
-                            None,
-                            bytes.to_vec(),
-                        ),
-                    )),
-                    _ => {
-                        data.fields.insert(name, bytes.to_vec());
-                    }
-                }
-            }
-        } else if ct.starts_with("application/x-www-form-urlencoded") {
-            let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, state)
-                .await
-                .map_err(|e| ApiError::BadRequest("invalid_form", e.body_text()))?;
-            for (k, v) in pairs {
-                data.fields.insert(k, v.into_bytes());
-            }
-        } else {
-            return Err(ApiError::UnsupportedMediaType(
-                "expected multipart/form-data or application/x-www-form-urlencoded".into(),
-            ));
-        }
-        Ok(data)
+            .to_string();
+        let body = crate::extract::body_bytes(req, state).await?;
+        Ok(Self { content_type, body })
     }
+
+    fn form(&self) -> std::result::Result<FormData, String> {
+        FormData::parse(&self.content_type, &self.body)
+    }
+
+    /// What a retry of a quarantined post needs besides its bytes.
+    fn context(&self) -> Value {
+        json!({"content_type": self.content_type})
+    }
+}
+
+/// Re-reads a quarantined webhook post (its bytes and context) as an email.
+pub fn reparse(
+    source: Source,
+    raw: &[u8],
+    context: &Value,
+) -> std::result::Result<ParsedEmail, String> {
+    let ct = context["content_type"].as_str().unwrap_or_default();
+    let form = FormData::parse(ct, raw)?;
+    Ok(match source {
+        Source::Mailgun => mailgun_email(&form),
+        _ => sendgrid_email(&form),
+    })
 }
 
 /// Verifies a Mailgun signature: HMAC-SHA256 of `timestamp + token` with the signing
@@ -125,19 +94,24 @@ pub fn verify_mailgun(key: &str, timestamp: &str, token: &str, signature: &str, 
 /// What a webhook did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookResult {
-    /// stored, duplicate or unknown_recipient.
+    /// stored, duplicate, quarantined (kept with the reason it could not be stored) or
+    /// unknown_recipient (no mailbox is this envelope recipient: nothing stored).
     pub status: &'static str,
 }
 
-async fn integration_for_address(
+/// The active mailboxes (one per account) whose address or a declared alias is one of
+/// these envelope recipients.
+async fn integrations_for_recipients(
     state: &AppState,
-    addresses: &[String],
-) -> Result<Option<EmailIntegration>> {
+    recipients: &[String],
+) -> Result<Vec<EmailIntegration>> {
     Ok(sqlx::query_as::<_, EmailIntegration>(&format!(
-        "select {INTEGRATION_COLUMNS} from email_integrations where is_active and lower(email) = any($1) order by id limit 1"
+        "select distinct on (account_id) {INTEGRATION_COLUMNS} from email_integrations
+         where is_active and (lower(email) = any($1) or aliases && $1)
+         order by account_id, id"
     ))
-    .bind(addresses)
-    .fetch_optional(&state.pool)
+    .bind(recipients)
+    .fetch_all(&state.pool)
     .await?)
 }
 
@@ -146,12 +120,6 @@ pub fn address_list(v: &str) -> Vec<String> {
     let raw = format!("To: {}\r\n\r\n", v.replace(['\r', '\n'], " "));
     let p = parse::parse(raw.as_bytes());
     p.to
-}
-
-/// Text of an HTML body.
-fn html_to_text(html: &str) -> String {
-    let raw = format!("Content-Type: text/html; charset=utf-8\r\n\r\n{html}");
-    parse::parse(raw.as_bytes()).text
 }
 
 /// Builds an email from a header block and separately posted bodies.
@@ -170,7 +138,7 @@ fn from_parts(
     p.parse_errors.retain(|e| !e.contains("body"));
     p.text = text
         .filter(|t| !t.trim().is_empty())
-        .or_else(|| html.as_deref().map(html_to_text))
+        .or_else(|| html.as_deref().map(parse::html_to_text))
         .unwrap_or_default()
         .replace("\r\n", "\n");
     p.content = stripped
@@ -184,36 +152,56 @@ fn header_line(name: &str, v: Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Mailgun's forwarded fields (or its `body-mime`) as an email.
+/// Mailgun's forwarded message: its `body-mime` when posted, else its parsed fields
+/// (`message-headers` as JSON pairs, and `from`/`sender`, `To`, `subject`, `Date`,
+/// `Message-Id`, `In-Reply-To`, `References` for what the headers lack; `body-plain`,
+/// `body-html`, `stripped-text`).
 pub fn mailgun_email(form: &FormData) -> ParsedEmail {
-    if let Some(mime) = form.fields.get("body-mime") {
+    if let Some(mime) = form.fields.get("body-mime").filter(|m| !m.is_empty()) {
         return parse::parse(mime);
     }
-    let headers = match form
+    let mut headers: Vec<(String, String)> = form
         .text("message-headers")
-        .and_then(|h| serde_json::from_str::<Vec<(String, String)>>(&h).ok())
-    {
-        Some(list) => list
-            .into_iter()
-            .filter(|(k, _)| {
-                !k.eq_ignore_ascii_case("content-type")
-                    && !k.eq_ignore_ascii_case("content-transfer-encoding")
-            })
-            .map(|(k, v)| header_line(&k, Some(v)))
-            .collect::<String>(),
-        None => [
-            header_line("From", form.text("from").or(form.text("sender"))),
-            header_line("To", form.text("To").or(form.text("recipient"))),
-            header_line("Subject", form.text("subject")),
-            header_line("Date", form.text("Date")),
-            header_line("Message-Id", form.text("Message-Id")),
-            header_line("In-Reply-To", form.text("In-Reply-To")),
-            header_line("References", form.text("References")),
-        ]
-        .concat(),
-    };
+        .and_then(|h| serde_json::from_str::<Vec<Vec<Value>>>(&h).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|pair| match pair.as_slice() {
+            [Value::String(k), Value::String(v)] => Some((k.clone(), v.clone())),
+            _ => None,
+        })
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("content-type")
+                && !k.eq_ignore_ascii_case("content-transfer-encoding")
+        })
+        .collect();
+    for (name, fields) in [
+        ("From", &["from", "From", "sender"][..]),
+        ("To", &["To", "to"][..]),
+        ("Cc", &["Cc", "cc"][..]),
+        ("Subject", &["subject", "Subject"][..]),
+        ("Date", &["Date", "date"][..]),
+        (
+            "Message-Id",
+            &["Message-Id", "message-id", "Message-ID"][..],
+        ),
+        ("In-Reply-To", &["In-Reply-To", "in-reply-to"][..]),
+        ("References", &["References", "references"][..]),
+    ] {
+        let present = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if let Some(v) = fields
+            .iter()
+            .find_map(|f| form.text(f))
+            .filter(|_| !present)
+        {
+            headers.push((name.to_string(), v));
+        }
+    }
+    let block: String = headers
+        .into_iter()
+        .map(|(k, v)| header_line(&k, Some(v)))
+        .collect();
     let mut p = from_parts(
-        &headers,
+        &block,
         form.text("body-plain"),
         form.text("body-html"),
         form.text("stripped-text"),
@@ -284,11 +272,18 @@ pub fn sendgrid_email(form: &FormData) -> ParsedEmail {
 }
 
 /// Mailgun route forwarding (urlencoded or multipart; parsed fields or `body-mime`).
-/// 401 unless the signature is valid, fresh and its token unused.
+/// 401 unless the signature is valid, fresh and its token unused. The account is the one
+/// whose mailbox (or alias) is the envelope `recipient`: never a header of the message.
 #[utoipa::path(post, path = "/webhooks/email/mailgun", tag = "email",
+    request_body(description = "The provider's form fields (read as bytes: the signature covers them)",
+        content((Object = "multipart/form-data"), (Object = "application/x-www-form-urlencoded"))),
     responses((status = 200, body = WebhookResult), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn mailgun(State(state): State<AppState>, req: Request) -> Result<Json<WebhookResult>> {
-    let form = FormData::read(req, &state).await?;
+    let post = Post::read(req, &state).await?;
+    // Without a readable form there is no signature to trust: refused, not quarantined.
+    let form = post
+        .form()
+        .map_err(|e| ApiError::BadRequest("invalid_form", e))?;
     let (Some(ts), Some(token), Some(sig)) = (
         form.text("timestamp"),
         form.text("token"),
@@ -319,9 +314,10 @@ pub async fn mailgun(State(state): State<AppState>, req: Request) -> Result<Json
             "this Mailgun token was already used".into(),
         ));
     }
-    let outcome = mailgun_store(&state, &form, &token).await;
+    let outcome = mailgun_store(&state, &form, &post, &token).await;
     if outcome.is_err() {
-        // Let Mailgun's retry through: the token was not consumed by a stored message.
+        // Only a transient failure gets here (an unstorable message is quarantined): let
+        // Mailgun's retry through, the token was not consumed.
         let _ =
             sqlx::query("delete from webhook_events where provider = 'mailgun' and event_id = $1")
                 .bind(&token)
@@ -334,45 +330,61 @@ pub async fn mailgun(State(state): State<AppState>, req: Request) -> Result<Json
 async fn mailgun_store(
     state: &AppState,
     form: &FormData,
+    post: &Post,
     token: &str,
 ) -> Result<Json<WebhookResult>> {
-    let parsed = mailgun_email(form);
-    let mut rcpt = form
+    let recipients = form
         .text("recipient")
         .map(|r| address_list(&r))
         .unwrap_or_default();
-    rcpt.extend(parsed.to.iter().cloned());
-    let Some(integration) = integration_for_address(state, &rcpt).await? else {
+    let integrations = integrations_for_recipients(state, &recipients).await?;
+    if integrations.is_empty() {
         tracing::warn!("Mailgun message for an address no account has connected");
+        sqlx::query("update webhook_events set processed_at = now() where provider = 'mailgun' and event_id = $1")
+            .bind(token)
+            .execute(&state.pool)
+            .await?;
         return Ok(Json(WebhookResult {
             status: "unknown_recipient",
         }));
-    };
+    }
+    let parsed = mailgun_email(form);
+    let mut outcomes = vec![];
+    for integration in &integrations {
+        let mut context = post.context();
+        context["recipient"] = json!(recipients);
+        outcomes.push(
+            super::ingest::ingest_or_quarantine(
+                state,
+                integration,
+                parsed.clone(),
+                Direction::Inbound,
+                json!({}),
+                true,
+                Received {
+                    source: Source::Mailgun,
+                    raw: &post.body,
+                    context,
+                },
+            )
+            .await?,
+        );
+    }
     sqlx::query("update webhook_events set account_id = $2, processed_at = now() where provider = 'mailgun' and event_id = $1")
         .bind(token)
-        .bind(integration.account_id)
+        .bind(integrations[0].account_id)
         .execute(&state.pool)
         .await?;
-    let fallback = format!("mailgun:{token}");
-    let stored = super::ingest(
-        state,
-        &integration,
-        parsed,
-        Direction::Inbound,
-        "mailgun",
-        fallback,
-        json!({}),
-        true,
-    )
-    .await?;
     Ok(Json(WebhookResult {
-        status: if stored { "stored" } else { "duplicate" },
+        status: Ingested::combined(&outcomes).as_str(),
     }))
 }
 
 /// SendGrid Inbound Parse, authenticated by the account's secret token in the path.
 #[utoipa::path(post, path = "/webhooks/email/sendgrid/{token}", tag = "email",
     params(("token" = String, Path, description = "the integration's inbound token")),
+    request_body(description = "The provider's form fields (read as bytes: the signature covers them)",
+        content((Object = "multipart/form-data"), (Object = "application/x-www-form-urlencoded"))),
     responses((status = 200, body = WebhookResult), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn sendgrid(
     State(state): State<AppState>,
@@ -383,37 +395,46 @@ pub async fn sendgrid(
         return Err(ApiError::Unauthorized("unknown inbound token".into()));
     }
     let integration = sqlx::query_as::<_, EmailIntegration>(&format!(
-        "select {INTEGRATION_COLUMNS} from email_integrations where inbound_token = $1 and is_active"
+        "select {INTEGRATION_COLUMNS} from email_integrations where inbound_token_hash = $1 and is_active"
     ))
-    .bind(&token)
+    .bind(super::integration::token_hash(&token))
     .fetch_optional(&state.pool)
     .await?
     .ok_or_else(|| ApiError::Unauthorized("unknown inbound token".into()))?;
-    let form = FormData::read(req, &state).await?;
-    let parsed = sendgrid_email(&form);
-    let digest = {
-        let mut h = Sha256::new();
-        let mut keys: Vec<_> = form.fields.keys().collect();
-        keys.sort();
-        for k in keys {
-            h.update(k.as_bytes());
-            h.update(&form.fields[k]);
-        }
-        hex::encode(&h.finalize()[..16])
+    let post = Post::read(req, &state).await?;
+    let received = Received {
+        source: Source::Sendgrid,
+        raw: &post.body,
+        context: post.context(),
     };
-    let stored = super::ingest(
-        &state,
-        &integration,
-        parsed,
-        Direction::Inbound,
-        "sendgrid",
-        format!("sendgrid:{digest}"),
-        json!({}),
-        true,
-    )
-    .await?;
+    let outcome = match post.form() {
+        Ok(form) => {
+            super::ingest::ingest_or_quarantine(
+                &state,
+                &integration,
+                sendgrid_email(&form),
+                Direction::Inbound,
+                json!({}),
+                true,
+                received,
+            )
+            .await?
+        }
+        // Authenticated by the token: an unreadable post is kept, not refused.
+        Err(e) => {
+            super::ingest::quarantine(
+                &state,
+                &integration,
+                format!("unreadable form: {e}"),
+                None,
+                None,
+                received,
+            )
+            .await?
+        }
+    };
     Ok(Json(WebhookResult {
-        status: if stored { "stored" } else { "duplicate" },
+        status: outcome.as_str(),
     }))
 }
 

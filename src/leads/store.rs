@@ -1,0 +1,356 @@
+//! The tracker's bridge to PostgreSQL: loads a lead's facts and touches, and keeps the
+//! score, band, breakdown and insights stored on the lead current.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use crate::domain::{AccountId, Channel, Direction, LeadStatus, SentimentLabel};
+use crate::error::{ApiError, Result};
+use crate::tracker::model::{LeadFacts, Touch};
+
+/// Touches the stored (list-view) insights are computed from: the most recent ones (the
+/// lead score itself only looks at these, see `tracker::SCORE_WINDOW`). The profile and
+/// summary endpoints compute everything else over the whole history.
+pub const REFRESH_WINDOW: i64 = crate::tracker::SCORE_WINDOW as i64;
+
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    property_address: Option<String>,
+    roof_age_years: Option<i32>,
+    issues: Vec<String>,
+    timeline: Option<String>,
+    budget: Option<String>,
+    status: String,
+    timezone: String,
+}
+
+/// The lead's facts and its account's UTC offset (minutes); "not found" for another account's lead.
+pub async fn load_facts(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+) -> Result<(LeadFacts, i32)> {
+    let row: FactsRow = sqlx::query_as(
+        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
+                l.status, a.timezone
+         from leads l join accounts a on a.id = l.account_id
+         where l.id = $1 and l.account_id = $2",
+    )
+    .bind(lead_id)
+    .bind(account)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound("lead"))?;
+    let tz = utc_offset_minutes(&row.timezone);
+    Ok((facts_of(row), tz))
+}
+
+/// Minutes east of UTC for an account time zone written `UTC`, `+02:00` or `-05:30`.
+pub fn utc_offset_minutes(tz: &str) -> i32 {
+    let tz = tz.trim();
+    let Some(sign) = tz.chars().next().filter(|c| *c == '+' || *c == '-') else {
+        return 0;
+    };
+    let (h, m) = tz[1..].split_once(':').unwrap_or((&tz[1..], "0"));
+    let minutes = h.parse::<i32>().unwrap_or(0) * 60 + m.parse::<i32>().unwrap_or(0);
+    if sign == '-' { -minutes } else { minutes }.clamp(-18 * 60, 18 * 60)
+}
+
+/// One touch as the profile query returns it: the enumerations packed into one small
+/// integer so a 10,000-touch history decodes without a string allocation per field.
+type PackedTouch = (i64, DateTime<Utc>, i16, Option<f32>, Option<i32>);
+
+/// SQL packing a touch's enumerations into one small integer (decoded by `unpack`).
+const PACKED_CODE: &str = "((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 else 3 end)
+     + (case when direction = 'outbound' then 4 else 0 end)
+     + (case sentiment when 'positive' then 8 when 'neutral' then 16 when 'negative' then 24 else 0 end)
+     + (case when ai_generated then 32 else 0 end))::int2";
+
+/// The lead's whole history in time order (profile and summary endpoints).
+pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<Touch>> {
+    let rows: Vec<PackedTouch> = sqlx::query_as(&format!(
+        "select id, \"timestamp\", {PACKED_CODE}, sentiment_score, duration
+             from communications where lead_id = $1 order by \"timestamp\", id"
+    ))
+    .bind(lead_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, timestamp, code, sentiment_score, duration)| {
+            unpack(id, timestamp, code, sentiment_score, duration)
+        })
+        .collect())
+}
+
+fn unpack(
+    id: i64,
+    timestamp: DateTime<Utc>,
+    code: i16,
+    sentiment_score: Option<f32>,
+    duration_seconds: Option<i32>,
+) -> Touch {
+    Touch {
+        id,
+        timestamp,
+        channel: Channel::ALL[(code & 3) as usize],
+        direction: if code & 4 != 0 {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
+        sentiment: match (code >> 3) & 3 {
+            1 => Some(SentimentLabel::Positive),
+            2 => Some(SentimentLabel::Neutral),
+            3 => Some(SentimentLabel::Negative),
+            _ => None,
+        },
+        sentiment_score,
+        ai_generated: code & 32 != 0,
+        duration_seconds,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LeadTouchRow {
+    /// Which key of the batch (1-based).
+    ord: i64,
+    lead_id: i64,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+    id: Option<i64>,
+    timestamp: Option<DateTime<Utc>>,
+    code: Option<i16>,
+    sentiment_score: Option<f32>,
+    duration: Option<i32>,
+}
+
+/// Which lead: by id, or by normalized email / E.164 phone (email wins when both match).
+#[derive(Debug, Clone, Copy)]
+pub enum LeadKey<'a> {
+    Id(i64),
+    Contact {
+        email: Option<&'a str>,
+        phone: Option<&'a str>,
+    },
+}
+
+/// What the recording path reads before it writes: the lead, its facts, the account's
+/// UTC offset and its most recent touches (chronological).
+#[derive(Debug, Clone)]
+pub struct LeadSnapshot {
+    pub lead_id: i64,
+    pub facts: LeadFacts,
+    pub tz_offset_minutes: i32,
+    pub touches: Vec<Touch>,
+}
+
+/// The snapshot query for a batch of keys (`$1..$4` arrays: account, id, email, phone),
+/// built once. Rows come grouped by key, each key's touches newest first.
+static SNAPSHOTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select k.ord, l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
+                l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
+         from unnest($1::int8[], $2::int8[], $3::text[], $4::text[]) with ordinality
+              as k(account_id, id, email, phone, ord)
+         cross join lateral (
+             select * from leads
+             where account_id = k.account_id and (id = k.id or email = k.email or phone = k.phone)
+             order by (email is not distinct from k.email) desc, id limit 1) l
+         join accounts a on a.id = l.account_id
+         left join lateral (
+             select id, \"timestamp\", sentiment_score, duration, ({PACKED_CODE}) as code
+             from communications where lead_id = l.id
+             order by \"timestamp\" desc, id desc limit $5) c on true
+         order by k.ord, c.\"timestamp\" desc, c.id desc"
+    )
+});
+
+/// One lead's snapshot with its `limit` most recent touches; `None` when no lead of the
+/// account matches.
+pub async fn snapshot<'c, E>(
+    exec: E,
+    account: AccountId,
+    key: LeadKey<'_>,
+    limit: i64,
+) -> Result<Option<LeadSnapshot>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    Ok(snapshots(exec, &[(account, key)], limit)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// The snapshots of several leads in one round trip, in the order of `keys` (`None` where
+/// no lead of that account matches). The recording path's writer reads a whole batch so.
+pub async fn snapshots<'c, E>(
+    exec: E,
+    keys: &[(AccountId, LeadKey<'_>)],
+    limit: i64,
+) -> std::result::Result<Vec<Option<LeadSnapshot>>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let mut accounts = Vec::with_capacity(keys.len());
+    let mut ids = Vec::with_capacity(keys.len());
+    let mut emails = Vec::with_capacity(keys.len());
+    let mut phones = Vec::with_capacity(keys.len());
+    for (account, key) in keys {
+        accounts.push(*account);
+        let (id, email, phone) = match *key {
+            LeadKey::Id(id) => (Some(id), None, None),
+            LeadKey::Contact { email, phone } => (None, email, phone),
+        };
+        ids.push(id);
+        emails.push(email);
+        phones.push(phone);
+    }
+    let rows: Vec<LeadTouchRow> = sqlx::query_as(SNAPSHOTS_SQL.as_str())
+        .bind(&accounts)
+        .bind(&ids)
+        .bind(&emails)
+        .bind(&phones)
+        .bind(limit)
+        .fetch_all(exec)
+        .await?;
+    let mut out: Vec<Option<LeadSnapshot>> = vec![None; keys.len()];
+    for row in rows {
+        let Some(slot) = usize::try_from(row.ord - 1)
+            .ok()
+            .and_then(|i| out.get_mut(i))
+        else {
+            continue;
+        };
+        let snap = slot.get_or_insert_with(|| LeadSnapshot {
+            lead_id: row.lead_id,
+            tz_offset_minutes: utc_offset_minutes(&row.facts.timezone),
+            facts: facts_of(row.facts),
+            touches: Vec::new(),
+        });
+        if let (Some(id), Some(timestamp), Some(code)) = (row.id, row.timestamp, row.code) {
+            snap.touches.push(unpack(
+                id,
+                timestamp,
+                code,
+                row.sentiment_score,
+                row.duration,
+            ));
+        }
+    }
+    for snap in out.iter_mut().flatten() {
+        snap.touches.reverse();
+    }
+    Ok(out)
+}
+
+fn facts_of(row: FactsRow) -> LeadFacts {
+    LeadFacts {
+        name: row.name,
+        email: row.email,
+        phone: row.phone,
+        property_address: row.property_address,
+        roof_age_years: row.roof_age_years,
+        issues: row.issues,
+        timeline: row.timeline,
+        budget: row.budget,
+        status: LeadStatus::parse(&row.status),
+    }
+}
+
+/// What is stored on the lead row after a change: score, band, breakdown, list-view
+/// insights, and the new pipeline stage when the change moved it.
+#[derive(Debug)]
+pub struct StoredInsights {
+    pub score: i32,
+    pub band: &'static str,
+    pub breakdown: serde_json::Value,
+    pub insights: serde_json::Value,
+    pub new_status: Option<&'static str>,
+}
+
+/// Computes what is stored on the lead. An outbound `touch` moves a `new` lead to `contacted`.
+pub fn compute(
+    facts: &mut LeadFacts,
+    touches: &[Touch],
+    tz: i32,
+    now: DateTime<Utc>,
+    outbound_touch: bool,
+) -> StoredInsights {
+    let mut new_status = None;
+    if outbound_touch && matches!(facts.status, None | Some(LeadStatus::New)) {
+        facts.status = Some(LeadStatus::Contacted);
+        new_status = Some("contacted");
+    }
+    let ins = crate::tracker::analyze(facts, touches, tz, now);
+    StoredInsights {
+        score: ins.score.score,
+        band: band_str(ins.score.band),
+        breakdown: serde_json::to_value(&ins.score.rules).unwrap_or_default(),
+        insights: serde_json::to_value(crate::tracker::LeadInsights::of(&ins, now))
+            .unwrap_or_default(),
+        new_status,
+    }
+}
+
+/// Recomputes and stores the lead's score, band, breakdown and list-view insights.
+/// Called after every lead edit (the recording path does the same in its own write).
+pub async fn refresh_lead_in(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+) -> Result<()> {
+    let snap = snapshot(&mut *conn, account, LeadKey::Id(lead_id), REFRESH_WINDOW)
+        .await?
+        .ok_or(ApiError::NotFound("lead"))?;
+    let mut facts = snap.facts;
+    let s = compute(
+        &mut facts,
+        &snap.touches,
+        snap.tz_offset_minutes,
+        Utc::now(),
+        false,
+    );
+    sqlx::query("update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6 where id = $1 and account_id = $2")
+        .bind(lead_id)
+        .bind(account)
+        .bind(s.score)
+        .bind(s.band)
+        .bind(s.breakdown)
+        .bind(s.insights)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub fn band_str(b: crate::tracker::scoring::Band) -> &'static str {
+    match b {
+        crate::tracker::scoring::Band::Hot => "HOT",
+        crate::tracker::scoring::Band::Warm => "WARM",
+        crate::tracker::scoring::Band::Cold => "COLD",
+    }
+}
+
+/// `refresh_lead_in` on its own connection, for changes made outside the recording path.
+pub async fn refresh_lead(pool: &sqlx::PgPool, account: AccountId, lead_id: i64) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    refresh_lead_in(&mut conn, account, lead_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_offset_minutes;
+
+    #[test]
+    fn account_time_zones_are_read_as_utc_offsets() {
+        assert_eq!(utc_offset_minutes("UTC"), 0);
+        assert_eq!(utc_offset_minutes("-05:00"), -300);
+        assert_eq!(utc_offset_minutes("+05:30"), 330);
+        assert_eq!(utc_offset_minutes("+99:00"), 18 * 60);
+        assert_eq!(utc_offset_minutes("garbage"), 0);
+    }
+}

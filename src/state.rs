@@ -1,0 +1,55 @@
+//! What every handler can reach: the pool, the configuration and this process's live
+//! parts. Built from parts that know nothing of the routers (no module imports its caller).
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::crypto::SecretBox;
+
+/// What every handler can reach. Cheap to clone; holds no state a second replica would need.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    /// Seals and opens stored credentials.
+    pub secrets: SecretBox,
+    /// The configured AI responder (rules by default), with its fallback.
+    pub ai: crate::ai::AiResponder,
+    /// Live chat events of this server's subscribers (fed by PostgreSQL `LISTEN`).
+    pub chat: crate::channels::chat::realtime::ChatHub,
+    /// Telnyx webhook keys of the SMS integrations, cached for signature checks.
+    pub telnyx_keys: crate::telnyx::events::KeyCache,
+    /// The recording path's batch writer (see `communications::record`).
+    pub recorder: crate::communications::writer::Recorder,
+    /// Whether PostgreSQL answers (see `db::watch`).
+    pub db_watch: Arc<crate::db::watch::DbWatch>,
+}
+
+impl AppState {
+    /// The state over a pool, with this process's own live parts (chat hub, key cache) fresh.
+    pub fn new(
+        pool: PgPool,
+        config: Config,
+        secrets: SecretBox,
+        ai: crate::ai::AiResponder,
+    ) -> Self {
+        Self {
+            recorder: crate::communications::writer::Recorder::new(config.record_writers),
+            db_watch: Default::default(),
+            pool,
+            config: Arc::new(config),
+            secrets,
+            ai,
+            chat: crate::channels::chat::realtime::ChatHub::new(),
+            telnyx_keys: Default::default(),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AppState> for crate::extract::TrustProxy {
+    fn from_ref(state: &AppState) -> Self {
+        Self(state.config.chat.trust_proxy)
+    }
+}
