@@ -4,7 +4,7 @@
 //! `LEADLINE_ALLOW_PRIVATE_HOSTS=true` (a self-hosted mail server on the same network,
 //! the tests). Otherwise a connection test would tell anyone which internal ports are open.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Whether an address is one of the server's own network's.
@@ -36,31 +36,75 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
-/// Resolves `host` and refuses it when any of its addresses is internal. The error names
-/// the host, the address and the setting that allows it.
-pub async fn check_public(host: &str, port: u16, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
+/// Why a host may not be connected to.
+#[derive(Debug)]
+pub enum Refused {
+    /// It is (or resolves to) an address of the server's own network: permanent.
+    Internal(String),
+    /// It does not resolve (now): worth retrying.
+    Unresolved(String),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Internal(m) | Self::Unresolved(m) => f.write_str(m),
+        }
     }
+}
+
+/// Resolves `host` (bounded by 10 s) and refuses it when any of its addresses is internal.
+/// Connections go to the addresses returned, so a name that resolves anew to an internal
+/// address between this check and the connection (DNS rebinding) cannot slip through.
+/// The error names the host, the address and the setting that allows it.
+pub async fn resolve(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, Refused> {
     let h = host.trim().trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<IpAddr> = match h.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
+    let addrs: Vec<SocketAddr> = match h.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
             match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((h, port)))
                 .await
             {
-                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
-                Ok(Err(e)) => return Err(format!("{h} does not resolve: {e}")),
-                Err(_) => return Err(format!("{h} did not resolve within 10 s")),
+                Ok(Ok(found)) => found.collect(),
+                Ok(Err(e)) => {
+                    return Err(Refused::Unresolved(format!("{h} does not resolve: {e}")))
+                }
+                Err(_) => {
+                    return Err(Refused::Unresolved(format!(
+                        "{h} did not resolve within 10 s"
+                    )))
+                }
             }
         }
     };
-    match addrs.into_iter().find(|ip| is_internal(*ip)) {
-        Some(ip) => Err(format!(
-            "{h} is an address of the server's own network ({ip}); mail servers must be public (or set LEADLINE_ALLOW_PRIVATE_HOSTS=true)"
-        )),
-        None => Ok(()),
+    if addrs.is_empty() {
+        return Err(Refused::Unresolved(format!("{h} has no address")));
     }
+    if !allow_private {
+        if let Some(a) = addrs.iter().find(|a| is_internal(a.ip())) {
+            return Err(Refused::Internal(format!(
+                "{h} is an address of the server's own network ({}); mail servers must be public (or set LEADLINE_ALLOW_PRIVATE_HOSTS=true)",
+                a.ip()
+            )));
+        }
+    }
+    Ok(addrs)
+}
+
+/// `resolve` for a check before saving settings: nothing to check when private hosts
+/// are allowed.
+pub async fn check_public(host: &str, port: u16, allow_private: bool) -> Result<(), String> {
+    if allow_private {
+        return Ok(());
+    }
+    resolve(host, port, false)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -181,6 +181,19 @@ pub async fn mark_sending(pool: &PgPool, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Called when the provider answered that it did not take the item: a retry may send it.
+/// (An item still `sending` when it is settled for a retry may have been sent, so it
+/// becomes `unknown`; see `settle`.)
+pub async fn mark_not_sent(pool: &PgPool, id: i64) -> Result<()> {
+    sqlx::query(
+        "update outbox set status = 'claimed', updated_at = now() where id = $1 and status = 'sending'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Called first when the provider accepted the item, before anything else can fail.
 pub async fn mark_accepted(pool: &PgPool, id: i64, provider_message_id: &str) -> Result<()> {
     sqlx::query(
@@ -195,7 +208,9 @@ pub async fn mark_accepted(pool: &PgPool, id: i64, provider_message_id: &str) ->
 }
 
 /// Records a handler's outcome for a claimed item. The row's own status decides what a
-/// retry means: an accepted item only has its recording retried, never its send.
+/// retry means: an accepted item only has its recording retried, never its send; an item
+/// still `sending` (the provider was called and did not say no, e.g. it accepted but the
+/// database failed before `mark_accepted`) is `unknown`, never re-sent silently.
 pub async fn settle(pool: &PgPool, item: &OutboxItem, outcome: &Outcome) -> Result<()> {
     match outcome {
         Outcome::Sent { communication_id } => {
@@ -212,8 +227,10 @@ pub async fn settle(pool: &PgPool, item: &OutboxItem, outcome: &Outcome) -> Resu
             sqlx::query(
                 "update outbox set
                      status = case when status = 'accepted' then 'accepted'
+                                   when status = 'sending' then 'unknown'
                                    when attempts >= $4 then 'failed' else 'pending' end,
                      last_error = case when status = 'accepted' then 'sent; recording it failed: ' || $2
+                                       when status = 'sending' then 'it may have been sent, so it was not sent again: ' || $2
                                        when attempts >= $4 then 'gave up after ' || attempts || ' attempts: ' || $2
                                        else $2 end,
                      next_attempt_at = now() + make_interval(secs => $3), updated_at = now()

@@ -25,6 +25,11 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source, for listing.
+    pub const ALL: [Source; 4] = [Self::Imap, Self::Mailgun, Self::Sendgrid, Self::Telnyx];
+    /// The email sources.
+    pub const EMAIL: [Source; 3] = [Self::Imap, Self::Mailgun, Self::Sendgrid];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Imap => "imap",

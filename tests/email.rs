@@ -6,7 +6,7 @@ mod common;
 #[path = "mail_support/mod.rs"]
 mod mail_support;
 
-use common::{spawn_app_with, Resp, TestApp};
+use common::{spawn_app_with, spawn_on_pool, Resp, TestApp};
 use mail_support::{append, append_dated, cutting_proxy, servers, Multipart, PASSWORD};
 use serde_json::{json, Value};
 
@@ -1340,4 +1340,58 @@ async fn a_crashed_syncs_claim_runs_out_in_seconds_not_minutes() {
         .await
         .unwrap();
     assert_eq!(sync(&s).await.status, 200);
+}
+
+#[tokio::test]
+async fn saved_mail_servers_are_checked_again_at_every_connection() {
+    // A mailbox saved on 127.0.0.1 (allowed then), served by a replica that does not allow
+    // private hosts: the test of the saved settings, the sync and the send all refuse it at
+    // the connection, not only when the settings were saved (a name can resolve anew).
+    let s = setup_with(&[], json!({})).await;
+    let strict = spawn_on_pool(
+        s.app.pool.clone(),
+        &[("LEADLINE_ALLOW_PRIVATE_HOSTS", "false")],
+    )
+    .await;
+    let r = strict
+        .send(
+            strict
+                .http
+                .post(format!("{}/api/integrations/email/test", strict.base))
+                .bearer_auth(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    for side in ["imap", "smtp"] {
+        assert_eq!(r.body[side]["ok"], false, "{side}: {:?}", r.body);
+        let why = r.body[side]["error"].as_str().unwrap();
+        assert!(why.contains("own network"), "{side}: {why}");
+    }
+    let r = strict
+        .post(&s.key, "/api/integrations/email/sync", json!({}))
+        .await;
+    assert!(
+        r.body.to_string().contains("own network"),
+        "{}: {:?}",
+        r.status,
+        r.body
+    );
+    let r = strict
+        .post(
+            &s.key,
+            "/api/integrations/email/send",
+            json!({"to": "lead@lead.test", "subject": "Hello", "body_text": "Hi"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    leadline::scheduler::drain_outbox_once(&strict.state)
+        .await
+        .unwrap();
+    let items = strict.get(&s.key, "/api/outbox").await;
+    let item = &items.body["items"][0];
+    assert_eq!(item["status"], "failed", "{item}");
+    assert!(
+        item["last_error"].as_str().unwrap().contains("own network"),
+        "{item}"
+    );
 }

@@ -20,16 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(discard))
 }
 
-/// Every source, for listing.
-pub const ALL: [Source; 4] = [
-    Source::Imap,
-    Source::Mailgun,
-    Source::Sendgrid,
-    Source::Telnyx,
-];
-/// The email sources.
-pub const EMAIL: [Source; 3] = [Source::Imap, Source::Mailgun, Source::Sendgrid];
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -58,7 +48,7 @@ async fn list(
     Query(p): Query<ListParams>,
 ) -> Result<Json<QuarantineList>> {
     let sources: Vec<Source> = match p.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => ALL.to_vec(),
+        None => Source::ALL.to_vec(),
         Some(s) => vec![Source::parse(s).ok_or_else(|| {
             ApiError::invalid("source must be imap, mailgun, sendgrid or telnyx")
         })?],

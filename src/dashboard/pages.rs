@@ -1225,8 +1225,8 @@ pub async fn integrations(
         })
         .collect();
 
-    let held = crate::quarantine::list(&state.pool, account, &crate::channels::quarantine::ALL, 50)
-        .await?;
+    let held =
+        crate::quarantine::list(&state.pool, account, &crate::quarantine::Source::ALL, 50).await?;
     let quarantine_view: Vec<_> = held
         .iter()
         .map(|q| {

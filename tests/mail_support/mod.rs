@@ -322,6 +322,7 @@ impl MailServers {
             username: user.into(),
             password: password.into(),
             extra_roots_pem: None,
+            allow_private: true,
         }
     }
 

@@ -169,6 +169,7 @@ impl ConnectEmail {
             username: self.username(),
             password: self.password.clone(),
             extra_roots_pem: config.extra_roots_pem.clone(),
+            allow_private: config.allow_private_hosts,
         }
     }
 
@@ -180,6 +181,7 @@ impl ConnectEmail {
             username: self.username(),
             password: self.password.clone(),
             extra_roots_pem: config.extra_roots_pem.clone(),
+            allow_private: config.allow_private_hosts,
             timeout: config.timeout,
         }
     }
@@ -279,7 +281,7 @@ pub struct EmailStatus {
 }
 
 async fn status_of(state: &AppState, account: AccountId) -> Result<EmailStatus> {
-    let sources = crate::channels::quarantine::EMAIL;
+    let sources = quarantine::Source::EMAIL;
     let (held, quarantined) = tokio::try_join!(
         quarantine::list(&state.pool, account, &sources, 20),
         quarantine::count(&state.pool, account, &sources),

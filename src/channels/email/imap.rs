@@ -26,6 +26,9 @@ pub struct ImapSettings {
     pub security: Security,
     pub username: String,
     pub password: String,
+    /// Whether the host may be on the server's own network (`LEADLINE_ALLOW_PRIVATE_HOSTS`):
+    /// checked again at every connection, not only when the settings were saved.
+    pub allow_private: bool,
     /// PEM certificates trusted besides the public roots.
     pub extra_roots_pem: Option<Arc<Vec<u8>>>,
 }
@@ -167,7 +170,10 @@ fn server_words(s: &str) -> String {
 }
 
 async fn open(s: &ImapSettings) -> Result<ImapSession, String> {
-    let tcp = TcpStream::connect((s.host.as_str(), s.port))
+    let addrs = crate::hosts::resolve(&s.host, s.port, s.allow_private)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(&addrs[..])
         .await
         .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))?;
     let _ = tcp.set_nodelay(true);

@@ -73,6 +73,7 @@ impl EmailIntegration {
             username: self.username.clone(),
             password: self.password(state)?,
             extra_roots_pem: state.config.email.extra_roots_pem.clone(),
+            allow_private: state.config.email.allow_private_hosts,
         })
     }
 
@@ -85,6 +86,7 @@ impl EmailIntegration {
             username: self.username.clone(),
             password: self.password(state)?,
             extra_roots_pem: state.config.email.extra_roots_pem.clone(),
+            allow_private: state.config.email.allow_private_hosts,
             timeout: state.config.email.timeout,
         })
     }

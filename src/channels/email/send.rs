@@ -314,7 +314,15 @@ async fn send_now(
             after: None,
         });
     }
-    smtp::transmit(ready, msg).await.map_err(outcome)?;
+    if let Err(e) = smtp::transmit(ready, msg).await {
+        let refused = outcome(e);
+        if matches!(refused, Outcome::Retry { .. }) {
+            // The server answered with a temporary refusal: a retry cannot send twice.
+            // If this write fails, the item stays `sending` and is settled `unknown`.
+            let _ = outbox::mark_not_sent(&state.pool, item.id).await;
+        }
+        return Err(refused);
+    }
     if let Err(e) = outbox::mark_accepted(&state.pool, item.id, &message_id).await {
         // Sent: recording goes on; if the process stops now, the item reads `unknown`.
         tracing::error!(item = item.id, error = %e, "email sent but its acceptance not noted");

@@ -2,14 +2,15 @@
 //! building the message (our Message-ID, threading headers, text + HTML alternative,
 //! `Auto-Submitted` on automatic replies) and the connection test.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
+use lettre::Message;
 
 use super::{OutgoingEmail, Security};
 
@@ -21,6 +22,9 @@ pub struct SmtpSettings {
     pub security: Security,
     pub username: String,
     pub password: String,
+    /// Whether the host may be on the server's own network (`LEADLINE_ALLOW_PRIVATE_HOSTS`):
+    /// checked again at every connection, not only when the settings were saved.
+    pub allow_private: bool,
     /// PEM certificates trusted besides the public roots.
     pub extra_roots_pem: Option<std::sync::Arc<Vec<u8>>>,
     /// Bound on each SMTP command, and on a whole connection test (`LEADLINE_MAIL_TIMEOUT_SECS`).
@@ -74,25 +78,11 @@ fn tls_parameters(s: &SmtpSettings) -> Result<Option<TlsParameters>, String> {
         .map_err(|e| format!("TLS setup failed: {e}"))
 }
 
-fn transport(s: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let tls = match (tls_parameters(s)?, s.security) {
-        (Some(params), Security::Tls) => Tls::Wrapper(params),
-        (Some(params), _) => Tls::Required(params),
-        (None, _) => Tls::None,
-    };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
-        .port(s.port)
-        .tls(tls)
-        .timeout(Some(s.timeout));
-    if !s.username.is_empty() {
-        b = b.credentials(Credentials::new(s.username.clone(), s.password.clone()));
-    }
-    Ok(b.build())
-}
-
 /// Connects, greets, secures and authenticates: nothing of the message has left yet.
+/// `addrs` come from `hosts::resolve`, so the host was checked for this very connection.
 async fn open(
     s: &SmtpSettings,
+    addrs: &[SocketAddr],
     params: Option<TlsParameters>,
 ) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
     let hello = ClientId::default();
@@ -101,14 +91,8 @@ async fn open(
     } else {
         None
     };
-    let mut conn = AsyncSmtpConnection::connect_tokio1(
-        (s.host.as_str(), s.port),
-        Some(s.timeout),
-        &hello,
-        wrapper,
-        None,
-    )
-    .await?;
+    let mut conn =
+        AsyncSmtpConnection::connect_tokio1(addrs, Some(s.timeout), &hello, wrapper, None).await?;
     if let (Security::Starttls, Some(params)) = (s.security, params) {
         conn.starttls(params, &hello).await?;
     }
@@ -124,13 +108,33 @@ async fn open(
 /// a whole by `s.timeout` (a server that accepts the connection and never greets would
 /// otherwise hold the caller).
 pub async fn test(s: &SmtpSettings) -> Result<(), String> {
-    let t = transport(s)?;
-    match tokio::time::timeout(s.timeout, t.test_connection()).await {
-        Ok(Ok(true)) => Ok(()),
-        Ok(Ok(false)) => Err("the server did not answer NOOP".into()),
-        Ok(Err(e)) => Err(describe(&e)),
+    let params = tls_parameters(s)?;
+    let attempt = async {
+        let addrs = resolve(s).await.map_err(|e| e.message)?;
+        let mut conn = open(s, &addrs, params).await.map_err(|e| describe(&e))?;
+        let alive = conn.test_connected().await;
+        let _ = conn.quit().await;
+        if alive {
+            Ok(())
+        } else {
+            Err("the server did not answer NOOP".to_string())
+        }
+    };
+    match tokio::time::timeout(s.timeout, attempt).await {
+        Ok(r) => r,
         Err(_) => Err(timed_out(s)),
     }
+}
+
+/// The server's addresses, refused when on the server's own network (`hosts::resolve`).
+async fn resolve(s: &SmtpSettings) -> Result<Vec<SocketAddr>, SendError> {
+    crate::hosts::resolve(&s.host, s.port, s.allow_private)
+        .await
+        .map_err(|e| SendError {
+            permanent: matches!(e, crate::hosts::Refused::Internal(_)),
+            message: e.to_string(),
+            maybe_delivered: false,
+        })
 }
 
 fn timed_out(s: &SmtpSettings) -> String {
@@ -219,7 +223,8 @@ pub async fn connect(s: &SmtpSettings) -> Result<Ready, SendError> {
         permanent: true,
         maybe_delivered: false,
     })?;
-    match tokio::time::timeout(s.timeout * 2, open(s, params)).await {
+    let addrs = resolve(s).await?;
+    match tokio::time::timeout(s.timeout * 2, open(s, &addrs, params)).await {
         Ok(Ok(conn)) => Ok(Ready {
             conn,
             timeout: s.timeout,

@@ -360,7 +360,7 @@ async fn send_now(
             if matches!(e, SendError::Client { .. }) {
                 note_error(state, integ.id, &error).await;
             }
-            return Ok(Err(match e {
+            let outcome = match e {
                 SendError::RateLimited { retry_after } => Outcome::Retry {
                     error,
                     after: retry_after,
@@ -374,7 +374,12 @@ async fn send_now(
                 SendError::Client { .. } => Outcome::Failed { error },
                 // The request may have gone through: sending again could text twice.
                 SendError::Timeout | SendError::Unexpected(_) => Outcome::Unknown { error },
-            }));
+            };
+            if matches!(outcome, Outcome::Retry { .. }) {
+                // Telnyx said no: a retry cannot text twice.
+                outbox::mark_not_sent(&state.pool, item.id).await?;
+            }
+            return Ok(Err(outcome));
         }
     };
     if let Err(e) = outbox::mark_accepted(&state.pool, item.id, &sent.id).await {
