@@ -590,6 +590,9 @@ async fn bad_input_is_answered_4xx_with_an_error_body() {
         let r = app.get(&a.key, path).await;
         assert_eq!(r.status, status, "{path}: {:?}", r.body);
         assert!(r.body["error"]["code"].is_string(), "{path}");
+        if path.contains("cursor=") {
+            assert_eq!(r.error_code(), "invalid_cursor", "{path}");
+        }
     }
     // Nothing was stored by any of it.
     let n: i64 = sqlx::query_scalar("select count(*) from communications")

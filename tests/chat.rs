@@ -868,4 +868,35 @@ async fn limits_hold_under_concurrency_and_typing_and_contact_are_limited() {
             assert!(r.headers.contains_key("retry-after"));
         }
     }
+    // The public reads (history, site settings, streams) share one budget per address.
+    let mut statuses = vec![];
+    for _ in 0..app.state.config.chat.reads_per_ip_minute {
+        let r = public(
+            &app,
+            "/api/chat/session/resume",
+            Some(ORIGIN),
+            json!({"session_token": token}),
+        )
+        .await;
+        statuses.push(r.status);
+    }
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let r = public(
+        &app,
+        "/api/chat/session/resume",
+        Some(ORIGIN),
+        json!({"session_token": token}),
+    )
+    .await;
+    assert_eq!((r.status, r.error_code()), (429, "rate_limited"));
+    assert!(r.headers.contains_key("retry-after"));
+    // Unknown fields in a widget body are refused, as everywhere else.
+    let r = public(
+        &app,
+        "/api/chat/typing",
+        Some(ORIGIN),
+        json!({"session_token": token, "typing": true, "admin": true}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
 }

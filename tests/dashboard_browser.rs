@@ -528,6 +528,9 @@ async fn the_email_test_button_shows_each_servers_own_words() {
         assert_eq!(b.js("return document.querySelector('[data-email] input[name=password]').value;").await, "");
         // The page reloads with the mailbox's state.
         wait_js(b, "the connected mailbox", "return document.querySelector('[data-email] [data-messages-synced]');").await;
+        // The SendGrid inbound URL (a secret, stored hashed) is shown once, after connecting.
+        let url = wait_js(b, "the inbound URL", "const r = document.querySelector('[data-inbound-row]'); return r && !r.hidden && document.querySelector('[data-inbound-url]').textContent;").await;
+        assert!(url.as_str().unwrap().contains("/webhooks/email/sendgrid/"), "{url}");
 
         // Two leads wrote; Sync now fetches them.
         let now = Utc::now().to_rfc2822();

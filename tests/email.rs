@@ -383,6 +383,10 @@ async fn a_sync_cut_midway_loses_and_duplicates_nothing() {
     let st = s.app.get(&s.key, "/api/integrations/email/status").await;
     assert!(st.body["last_error"].is_string(), "{:?}", st.body);
     assert_eq!(st.body["consecutive_failures"], 1);
+    assert_eq!(
+        st.body["messages_synced"], partial,
+        "counted from what was stored, also by a sync that did not finish"
+    );
 
     // The next sync (the cron, once the backoff is over) completes it.
     sqlx::query("update email_integrations set imap_port = $1, next_sync_at = null")
@@ -424,6 +428,7 @@ async fn a_sync_cut_midway_loses_and_duplicates_nothing() {
     );
     let st = s.app.get(&s.key, "/api/integrations/email/status").await;
     assert_eq!(st.body["last_error"], Value::Null);
+    assert_eq!(st.body["messages_synced"], 12);
 }
 
 #[tokio::test]
@@ -1277,6 +1282,56 @@ async fn an_interrupted_first_sync_never_answers_mail_from_before_the_connection
     assert_eq!(sync(&s).await.body["stored"], 3);
     let queued = scalar(&s.app, "select count(*) from outbox where kind = 'email'").await;
     assert_eq!(queued, 0, "the backlog is not answered");
+    // Connected two days ago, disconnected, reconnected now: what came in meanwhile is
+    // a backlog too; what comes after the reconnection is answered.
+    sqlx::query("update email_integrations set created_at = now() - interval '2 days', connected_at = now() - interval '2 days'")
+        .execute(&s.app.pool)
+        .await
+        .unwrap();
+    let r = s
+        .app
+        .send(
+            s.app
+                .http
+                .delete(format!("{}/api/integrations/email/disconnect", s.app.base))
+                .bearer_auth(&s.key),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = connect(
+        &s.app,
+        &s.key,
+        &s.user,
+        PASSWORD,
+        json!({"auto_respond": true}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let now = chrono::Utc::now().to_rfc2822();
+    let mail = |n: &str, date: &str| {
+        format!(
+            "From: {n}@lead.test\r\nTo: {}\r\nSubject: Roof\r\nDate: {date}\r\nMessage-ID: <{n}@lead.test>\r\n\r\nCan you come?\r\n",
+            s.email
+        )
+        .into_bytes()
+    };
+    append(
+        &imap_of(&s),
+        "INBOX",
+        &[mail("meanwhile", &morning), mail("after", &now)],
+    )
+    .await;
+    assert_eq!(sync(&s).await.body["stored"], 2);
+    let to: Vec<String> =
+        sqlx::query_scalar("select payload->>'to' from outbox where kind = 'email'")
+            .fetch_all(&s.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        to,
+        vec!["after@lead.test".to_string()],
+        "only the mail after the reconnection"
+    );
 }
 
 #[tokio::test]

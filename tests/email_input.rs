@@ -40,6 +40,18 @@ fn every_corpus_message_parses_as_expected() {
                 content,
                 text: &p.text,
                 attachments: p.attachments.len(),
+                from_name: p.from_name.as_deref(),
+                to: p.to.clone(),
+                message_id: p.message_id.as_deref(),
+                in_reply_to: p.in_reply_to.as_deref(),
+                references: p.references.len(),
+                date: p.date.map(rfc3339),
+                auto_submitted: p.auto_submitted.as_deref(),
+                attachment_filenames: p
+                    .attachments
+                    .iter()
+                    .filter_map(|a| a.filename.clone())
+                    .collect(),
             },
         ));
     }
@@ -141,8 +153,21 @@ async fn sendgrid_post(app: &TestApp, path: &str, raw: &[u8]) -> common::Resp {
     .await
 }
 
+fn rfc3339(d: chrono::DateTime<chrono::Utc>) -> String {
+    d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
 #[derive(sqlx::FromRow)]
 struct Stored {
+    timestamp: chrono::DateTime<chrono::Utc>,
     subject: Option<String>,
     from_address: Option<String>,
     content: Option<String>,
@@ -194,7 +219,7 @@ async fn assert_account_holds_the_corpus(app: &TestApp, account: i64, source: &s
     for case in cases.iter().filter(|c| !c.quarantined()) {
         let id = parse::parse(&case.raw).identity();
         let rows: Vec<Stored> = sqlx::query_as(
-            "select subject, from_address, content, metadata, attachments from communications
+            "select subject, from_address, content, metadata, attachments, \"timestamp\" from communications
              where account_id = $1 and provider_message_id = $2",
         )
         .bind(account)
@@ -210,6 +235,7 @@ async fn assert_account_holds_the_corpus(app: &TestApp, account: i64, source: &s
             ));
             continue;
         };
+        let email = &row.metadata["email"];
         failures.extend(
             differences(
                 case,
@@ -217,8 +243,22 @@ async fn assert_account_holds_the_corpus(app: &TestApp, account: i64, source: &s
                     subject: row.subject.as_deref(),
                     from: row.from_address.as_deref(),
                     content: row.content.as_deref().unwrap_or(""),
-                    text: row.metadata["email"]["body_text"].as_str().unwrap_or(""),
+                    text: email["body_text"].as_str().unwrap_or(""),
                     attachments: row.attachments.as_array().map_or(0, Vec::len),
+                    from_name: email["from_name"].as_str(),
+                    to: strings(&email["to"]),
+                    message_id: email["message_id"].as_str(),
+                    in_reply_to: email["in_reply_to"].as_str(),
+                    references: email["references"].as_array().map_or(0, Vec::len),
+                    date: Some(rfc3339(row.timestamp)),
+                    auto_submitted: email["auto_submitted"].as_str(),
+                    attachment_filenames: row
+                        .attachments
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a["filename"].as_str().map(str::to_string))
+                        .collect(),
                 },
             )
             .into_iter()
@@ -327,6 +367,27 @@ async fn every_corpus_message_is_stored_once_or_quarantined_on_every_path() {
         expect_status(&r, again, format!("{} urlencoded", case.file));
     }
     assert_account_holds_the_corpus(&app, mg_account, "mailgun").await;
+
+    // Mailgun urlencoded first: `body-mime` read as bytes, each message's own charset.
+    let (url_account, _, _) =
+        account_with_mailbox(&app, "Urlencoded roofer", "nobody", "hi@url-roofs.test").await;
+    for (i, case) in cases.iter().enumerate() {
+        let want = if case.quarantined() {
+            "quarantined"
+        } else {
+            "stored"
+        };
+        let r = mailgun_post(
+            &app,
+            "hi@url-roofs.test",
+            &case.raw,
+            &format!("url-{i}-token"),
+            true,
+        )
+        .await;
+        expect_status(&r, want, format!("{} urlencoded", case.file));
+    }
+    assert_account_holds_the_corpus(&app, url_account, "mailgun").await;
 
     // SendGrid raw, posted twice.
     let (sg_account, _, sg_path) =

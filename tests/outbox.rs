@@ -313,3 +313,48 @@ async fn an_email_whose_final_dot_gets_no_answer_is_unknown_and_not_resent() {
     assert!(received.try_recv().is_err());
     assert_eq!(item(&app, id).await.1, 1);
 }
+
+#[tokio::test]
+async fn a_text_telnyx_took_whose_acceptance_could_not_be_noted_is_unknown_not_resent() {
+    let standin = StandIn::start().await;
+    let app = spawn_app_with(&[("TELNYX_API_BASE", &standin.base)]).await;
+    let a = app.account("Acme").await;
+    connect(&app, &a.key, &[OURS], json!({})).await;
+    // A database fault right after Telnyx accepted: neither the acceptance nor the
+    // communication can be written.
+    for sql in [
+        "create function injected_fault() returns trigger language plpgsql as
+         $$ begin raise exception 'injected fault'; end $$",
+        "create trigger no_accept before update on outbox for each row
+         when (new.status = 'accepted') execute function injected_fault()",
+        "create trigger no_record before insert on communications for each row
+         when (new.type::text = 'sms' and new.direction::text = 'outbound') execute function injected_fault()",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.unwrap();
+    }
+    let r = app
+        .post(
+            &a.key,
+            "/api/sms/send",
+            json!({"to": LEAD, "text": "On our way"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let id = r.body["outbox_id"].as_i64().unwrap();
+    wait_for(&app, id, Duration::from_secs(10), |s| s == "unknown").await;
+    let (_, _, error) = item(&app, id).await;
+    assert!(
+        error.as_deref().unwrap().contains("may have been sent"),
+        "{error:?}"
+    );
+    // The fault is gone; the workers go on, and the text is not sent a second time.
+    for sql in [
+        "drop trigger no_accept on outbox",
+        "drop trigger no_record on communications",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(item(&app, id).await.0, "unknown");
+    assert_eq!(standin.seen().len(), 1, "sent once");
+}

@@ -390,6 +390,33 @@ async fn stats_windows_are_bounded_and_the_day_cache_stays_within_the_accounts_d
         (1..=4).contains(&cached),
         "{cached} days cached for 3 days of data"
     );
+    // One touch dated in year 1 and stats of all time (no `from`): counted, and the cache
+    // still covers at most one window, not a row per day since year 1.
+    let r = app
+        .log(
+            &a.key,
+            json!({"type": "sms", "direction": "inbound", "content": "old",
+            "from_address": "+13125550100", "timestamp": "0001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = app.get(&a.key, "/api/communications/stats").await;
+    assert_eq!(
+        (r.status, r.body["total"].as_i64()),
+        (200, Some(2)),
+        "{:?}",
+        r.body
+    );
+    let cached: i64 =
+        sqlx::query_scalar("select count(*) from stats_days_done where account_id = $1")
+            .bind(a.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        cached <= leadline::communications::stats::MAX_WINDOW_DAYS + 1,
+        "{cached} days cached"
+    );
 }
 
 fn urlencode(s: &str) -> String {

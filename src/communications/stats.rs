@@ -202,6 +202,10 @@ async fn totals(
     .zip(first)
     .map(|(lo, first)| lo.max(first));
     let hi = to.map_or(today, |t| t.date_naive().min(today));
+    // Nor more than a window's length back: without `from` (all time), older history is
+    // summed live, so one odd old timestamp never fills the cache with empty days.
+    let floor = hi - chrono::Days::new(MAX_WINDOW_DAYS as u64);
+    let lo = lo.map(|lo| lo.max(floor));
     let (Some(lo), true) = (lo, lo.is_some_and(|lo| lo < hi)) else {
         add_live(pool, &mut t, account, from, to).await?;
         return Ok(t);
@@ -232,7 +236,8 @@ async fn totals(
     for (q, n) in quarters {
         t.add_quarter(q.into(), n);
     }
-    if from.is_some_and(|f| f < day_start(lo)) {
+    if from.is_some_and(|f| f < day_start(lo)) || (from.is_none() && first.is_some_and(|f| f < lo))
+    {
         add_live(pool, &mut t, account, from, Some(day_start(lo))).await?;
     }
     add_live(pool, &mut t, account, Some(day_start(hi)), to).await?;

@@ -240,6 +240,7 @@
     $('[data-status-text]', s).textContent = text;
   }
 
+  const INBOUND_KEY = 'leadline.sendgrid-inbound';
   function initEmail(sec) {
     const form = $('[data-email-form]', sec);
     const result = $(':scope > [data-result]', sec);
@@ -284,9 +285,31 @@
         form.elements.password.value = '';
         setStatus(sec, 'syncing', 'Waiting for the first sync');
         say(result, 'ok', 'Connected ' + (r.data.email || '') + '. The first sync starts within a minute.');
+        // The SendGrid URL is shown this once, on the reloaded page (then forgotten).
+        if (r.data.sendgrid_inbound_path) {
+          try { sessionStorage.setItem(INBOUND_KEY, r.data.sendgrid_inbound_path); } catch (err) { /* not shown */ }
+        }
         reloadSoon(1500);
       });
     });
+    function showInbound(path) {
+      $('[data-inbound-url]', sec).textContent = location.origin + path;
+      $('[data-inbound-row]', sec).hidden = false;
+      $('[data-inbound]', sec).hidden = false;
+    }
+    let shown = null;
+    try { shown = sessionStorage.getItem(INBOUND_KEY); sessionStorage.removeItem(INBOUND_KEY); } catch (err) { /* none */ }
+    if (shown && connected) showInbound(shown);
+    const rotate = $('[data-inbound-rotate]', sec);
+    if (rotate) {
+      rotate.addEventListener('click', () => busy(rotate, async () => {
+        if (!confirm('Make a new SendGrid URL? The current one stops working at once.')) return;
+        const r = await api('POST', '/api/integrations/email/rotate-inbound-token');
+        if (!r.ok) { say(result, 'err', r.error); return; }
+        showInbound(r.data.sendgrid_inbound_path);
+        say(result, 'ok', 'New SendGrid URL made: copy it now, it is not shown again.');
+      }));
+    }
     const syncBtn = $('[data-email-sync]', sec);
     if (syncBtn) {
       syncBtn.addEventListener('click', () => busy(syncBtn, async () => {

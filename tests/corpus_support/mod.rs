@@ -43,6 +43,16 @@ pub struct Seen<'a> {
     pub content: &'a str,
     pub text: &'a str,
     pub attachments: usize,
+    /// The header fields as read (the display name, the addressees, the ids, the date as
+    /// RFC 3339 in UTC, the attachments' file names).
+    pub from_name: Option<&'a str>,
+    pub to: Vec<String>,
+    pub message_id: Option<&'a str>,
+    pub in_reply_to: Option<&'a str>,
+    pub references: usize,
+    pub date: Option<String>,
+    pub auto_submitted: Option<&'a str>,
+    pub attachment_filenames: Vec<String>,
 }
 
 /// The ways `seen` differs from what the corpus expects of `case`.
@@ -92,6 +102,28 @@ pub fn differences(case: &Case, seen: &Seen) -> Vec<String> {
             fail(format!("{} attachments, expected {n}", seen.attachments));
         }
     }
+    let mut field = |name: &str, got: Value| {
+        if let Some(want) = e.get(name) {
+            if got != *want {
+                out.push(format!("{}: {name} {got}, expected {want}", case.file));
+            }
+        }
+    };
+    field("from_name", seen.from_name.into());
+    field("to", seen.to.clone().into());
+    field("message_id", seen.message_id.into());
+    field("in_reply_to", seen.in_reply_to.into());
+    field("references_count", seen.references.into());
+    // Without a Date header a stored row carries its time of arrival: nothing to compare.
+    if !e["date"].is_null() {
+        field("date", seen.date.clone().into());
+    }
+    field("auto_submitted", seen.auto_submitted.into());
+    field(
+        "attachment_filenames",
+        seen.attachment_filenames.clone().into(),
+    );
+    let mut fail = |what: String| out.push(format!("{}: {what}", case.file));
     if seen.content.contains('\0') || seen.text.contains('\0') {
         fail("a NUL character was kept".into());
     }

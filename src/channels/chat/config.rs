@@ -8,6 +8,9 @@ pub struct ChatConfig {
     pub sessions_per_ip_hour: u32,
     /// `LEADLINE_CHAT_MESSAGES_PER_MINUTE`: messages one session may send per minute.
     pub messages_per_minute: u32,
+    /// `LEADLINE_CHAT_READS_PER_IP_MINUTE`: public reads (site settings, history, live
+    /// streams) one IP may make per minute.
+    pub reads_per_ip_minute: u32,
     /// `LEADLINE_TRUST_PROXY`: take the visitor's IP from `X-Forwarded-For` (only behind
     /// a proxy that sets it).
     pub trust_proxy: bool,
@@ -18,6 +21,7 @@ impl Default for ChatConfig {
         Self {
             sessions_per_ip_hour: 20,
             messages_per_minute: 20,
+            reads_per_ip_minute: 120,
             trust_proxy: false,
         }
     }
@@ -41,6 +45,7 @@ impl ChatConfig {
         };
         c.sessions_per_ip_hour = num("LEADLINE_CHAT_SESSIONS_PER_IP_HOUR", c.sessions_per_ip_hour)?;
         c.messages_per_minute = num("LEADLINE_CHAT_MESSAGES_PER_MINUTE", c.messages_per_minute)?;
+        c.reads_per_ip_minute = num("LEADLINE_CHAT_READS_PER_IP_MINUTE", c.reads_per_ip_minute)?;
         c.trust_proxy = get("LEADLINE_TRUST_PROXY").is_some_and(|v| {
             matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
         });

@@ -103,6 +103,23 @@ fn unknown_token() -> ApiError {
 const CONTACTS_PER_HOUR: i32 = 10;
 /// Typing events one conversation may send per minute (a widget sends one per pause).
 const TYPING_PER_MINUTE: i32 = 60;
+/// Counts a public read (site settings, a conversation's history, a live stream) against
+/// its client's address, `LEADLINE_CHAT_READS_PER_IP_MINUTE` a minute (in PostgreSQL:
+/// across replicas). Many tabs of a page with a widget stay far below it, a script not.
+async fn limit_reads(state: &AppState, ip: Option<std::net::IpAddr>) -> Result<()> {
+    let key = format!("chat-reads:{}", crate::throttle::client_key(ip));
+    match crate::throttle::hit(
+        &state.pool,
+        &key,
+        state.config.chat.reads_per_ip_minute as i32,
+        60,
+    )
+    .await?
+    {
+        Some(wait) => Err(ApiError::Limited("too many requests; slow down", wait)),
+        None => Ok(()),
+    }
+}
 
 fn rate_limited(message: String, retry_after_secs: i64) -> Response {
     let mut res = ApiError::TooManyRequests(message).into_response();
@@ -135,12 +152,15 @@ pub struct SiteSettingsOut {
 
 /// The widget's look before any session exists (page views create nothing).
 #[utoipa::path(get, path = "/api/chat/site", tag = "chat widget", params(SiteKeyParam),
-    responses((status = 200, body = SiteSettingsOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SiteSettingsOut), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 async fn site_settings(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(q): Query<SiteKeyParam>,
 ) -> Result<(AllowOrigin, Json<SiteSettingsOut>)> {
+    limit_reads(&state, ip).await?;
     let site = site_by_key(&state, &q.site_key).await?;
     let cors = check_origin(&state, &headers, &site.allowed_origins, true)?;
     Ok((
@@ -152,6 +172,7 @@ async fn site_settings(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewSession {
     pub site_key: String,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
@@ -238,6 +259,7 @@ async fn new_session(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub session_token: String,
 }
@@ -254,12 +276,14 @@ pub struct Resumed {
 
 /// The conversation so far (a reload or another tab picks it up).
 #[utoipa::path(post, path = "/api/chat/session/resume", tag = "chat widget", request_body = TokenBody,
-    responses((status = 200, body = Resumed), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Resumed), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn resume(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(body): Json<TokenBody>,
 ) -> Result<(AllowOrigin, Json<Resumed>)> {
+    limit_reads(&state, ip).await?;
     let session = session_by_token(&state, &body.session_token).await?;
     let cors = check_origin(&state, &headers, &session.allowed_origins, false)?;
     let messages = messages_after(&state.pool, &session, 0).await?;
@@ -281,6 +305,7 @@ async fn resume(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VisitorMessage {
     pub session_token: String,
     #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
@@ -349,6 +374,7 @@ async fn bump_rate(state: &AppState, token: &str) -> Result<Session> {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ContactBody {
     pub session_token: String,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
@@ -361,7 +387,8 @@ pub struct ContactBody {
 
 /// Contact details from the widget's form, merged into the lead.
 #[utoipa::path(post, path = "/api/chat/contact", tag = "chat widget", request_body = ContactBody,
-    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 async fn contact(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -409,6 +436,7 @@ async fn contact(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TypingBody {
     pub session_token: String,
     pub typing: bool,
@@ -416,7 +444,7 @@ pub struct TypingBody {
 
 /// The visitor is typing (shown live to the roofer).
 #[utoipa::path(post, path = "/api/chat/typing", tag = "chat widget", request_body = TypingBody,
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn typing(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -452,15 +480,18 @@ pub struct StreamParams {
 /// Server-Sent Events for the visitor: `message` (a Message, `id` = its id), `typing`
 /// (`{"author","typing"}`) and `closed`.
 #[utoipa::path(get, path = "/api/chat/stream", tag = "chat widget", params(StreamParams),
-    responses((status = 200, content_type = "text/event-stream", description = "events"), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, content_type = "text/event-stream", description = "events"), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 async fn stream(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(q): Query<StreamParams>,
 ) -> Result<(
     AllowOrigin,
     Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>,
 )> {
+    limit_reads(&state, ip).await?;
     let session = session_by_token(&state, &q.session_token).await?;
     let cors = check_origin(&state, &headers, &session.allowed_origins, false)?;
     let after = last_event_id(&headers).or(q.after);

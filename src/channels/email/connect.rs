@@ -461,7 +461,8 @@ pub(super) async fn connect(
                      key_id = $6, imap_host = $7, imap_port = $8, imap_security = $9, smtp_host = $10, smtp_port = $11,
                      smtp_security = $12, folders = $13, backfill_days = $14, auto_respond = $15, is_active = true,
                      last_error = null, last_error_at = null, consecutive_failures = 0, next_sync_at = null,
-                     inbound_token_hash = $16, aliases = $17, updated_at = now()
+                     inbound_token_hash = $16, aliases = $17, updated_at = now(),
+                     connected_at = case when is_active and email = $2 then connected_at else now() end
                  where id = $1 returning id",
             )
             .bind(id)

@@ -15,7 +15,7 @@ use super::Security;
 
 pub(crate) const INTEGRATION_COLUMNS: &str = "id, account_id, email, username, encrypted_password, password_nonce, key_id, \
      imap_host, imap_port, imap_security, smtp_host, smtp_port, smtp_security, folders, backfill_days, auto_respond, \
-     is_active, last_sync, last_error, consecutive_failures, next_sync_at, inbound_token_hash, aliases, created_at";
+     is_active, last_sync, last_error, consecutive_failures, next_sync_at, inbound_token_hash, aliases, created_at, connected_at";
 
 /// A stored email integration (the password stays sealed).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,6 +47,8 @@ pub struct EmailIntegration {
     pub aliases: Vec<String>,
     /// When the mailbox was first connected: older mail is never auto-answered.
     pub created_at: DateTime<Utc>,
+    /// The last connection (a reconnection after a disconnect, or of another mailbox).
+    pub connected_at: DateTime<Utc>,
 }
 
 impl EmailIntegration {

@@ -408,25 +408,26 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
         cc: addresses(msg.cc()),
         ..ParsedEmail::default()
     };
-    match msg.from().and_then(|f| f.first()) {
-        Some(addr) => {
-            p.from = addr.address().map(|a| a.trim().to_ascii_lowercase());
-            p.from_name = addr
-                .name()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty());
-        }
-        None => p.parse_errors.push("no From address".into()),
+    let from = msg.from().and_then(|f| f.first());
+    if from.is_none() {
+        p.parse_errors.push("no From address".into());
+    }
+    // Without a usable From, Reply-To or Sender (name and address) is the sender of last
+    // resort, so the message still reaches a lead.
+    let fallback = || msg.reply_to().or(msg.sender()).and_then(|a| a.first());
+    if let Some(addr) = from
+        .filter(|a| a.address().is_some())
+        .or_else(fallback)
+        .or(from)
+    {
+        p.from = addr.address().map(|a| a.trim().to_ascii_lowercase());
+        p.from_name = addr
+            .name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
     }
     if p.from.is_none() {
-        // A sender of last resort, so the message still reaches a lead.
-        p.from = msg
-            .reply_to()
-            .or(msg.sender())
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .map(|a| a.trim().to_ascii_lowercase())
-            .or_else(|| msg.return_address().map(|a| a.trim().to_ascii_lowercase()));
+        p.from = msg.return_address().map(|a| a.trim().to_ascii_lowercase());
     }
     match msg.date() {
         Some(d) => p.date = Utc.timestamp_opt(d.to_timestamp(), 0).single(),

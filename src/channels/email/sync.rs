@@ -409,10 +409,10 @@ async fn record_batches(
                 .as_deref()
                 .is_some_and(|from| from.eq_ignore_ascii_case(&i.email));
             let dir = if own { Direction::Outbound } else { direction };
-            // Old mail is never auto-answered: not from before the mailbox was connected
-            // (however a first sync was interrupted; senders' clocks may be minutes off),
-            // nor older than a day.
-            let connected = i.created_at - Duration::minutes(5);
+            // Old mail is never auto-answered: not from before the mailbox was (last)
+            // connected (however a first sync was interrupted; senders' clocks may be
+            // minutes off), nor older than a day.
+            let connected = i.connected_at - Duration::minutes(5);
             let recent = parsed
                 .date
                 .or(parsed.received)
