@@ -69,6 +69,26 @@ impl ApiError {
         }
     }
 
+    /// Whether trying again later may succeed with the same input: the database
+    /// unavailable, a deadlock, a serialization failure, a statement or lock timeout, or
+    /// two writers racing for one new lead. Such a failure is not the message's fault: it
+    /// is retried, never quarantined.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unavailable(_) | Self::Conflict("identity_race", _) => true,
+            Self::Internal(cause) => cause
+                .chain()
+                .filter_map(|c| c.downcast_ref::<sqlx::Error>())
+                .any(|e| match e {
+                    sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                        matches!(c.as_ref(), "40001" | "40P01" | "57014" | "55P03")
+                    }),
+                    _ => false,
+                }),
+            _ => false,
+        }
+    }
+
     pub fn unavailable_database() -> Self {
         Self::Unavailable("database is unavailable, try again shortly".into())
     }

@@ -900,3 +900,46 @@ async fn limits_hold_under_concurrency_and_typing_and_contact_are_limited() {
     .await;
     assert_eq!(r.status, 422, "{:?}", r.body);
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_widget_message_is_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let (_, key) = site(&app, &a, false).await;
+    let r = public(
+        &app,
+        "/api/chat/session/new",
+        Some(ORIGIN),
+        json!({"site_key": key}),
+    )
+    .await;
+    let token = r.body["session_token"].as_str().unwrap().to_string();
+    for (path, body) in [
+        (
+            "/api/chat/message",
+            json!({"session_token": token, "message": "my roof\u{0}leaks"}),
+        ),
+        (
+            "/api/chat/contact",
+            json!({"session_token": token, "name": "Dana\u{0}Lee"}),
+        ),
+    ] {
+        let r = public(&app, path, Some(ORIGIN), body).await;
+        assert_eq!(r.status, 422, "{path}: {:?}", r.body);
+        let field = if path.ends_with("message") {
+            "message"
+        } else {
+            "name"
+        };
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains(field),
+            "{path}: {:?}",
+            r.body
+        );
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from communications")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "nothing stored");
+}

@@ -871,6 +871,26 @@ async fn sendgrid_parse_takes_fields_with_charsets_attachments_and_raw_mime() {
         .await;
     assert_eq!(r.body["status"], "duplicate");
 
+    // NUL characters in the fields are dropped; the message is kept.
+    let (ct, body) = Multipart::new()
+        .text(
+            "headers",
+            format!("From: Ned <ned@lead.test>\nTo: {email}\nMessage-ID: <sg-nul@lead.test>\n")
+                .as_bytes(),
+        )
+        .text("from", b"Ned\0 <ned@lead.test>")
+        .text("to", email.as_bytes())
+        .text("subject", b"Gutter\0 quote")
+        .text("text", b"Two\0 gutters.\n")
+        .finish();
+    let r = app
+        .send(app.http.post(&url).header("content-type", ct).body(body))
+        .await;
+    assert_eq!(r.body["status"], "stored", "{:?}", r.body);
+    let c = row(&app, "sg-nul@lead.test").await;
+    assert_eq!(c.subject.as_deref(), Some("Gutter quote"));
+    assert_eq!(c.content.as_deref(), Some("Two gutters."));
+
     let raw = plain(
         "Jo <jo@lead.test>",
         &email,

@@ -889,3 +889,111 @@ async fn the_sendgrid_token_is_kept_hashed_and_can_be_rotated() {
         "the new path",
     );
 }
+
+#[tokio::test]
+async fn a_message_the_database_refuses_is_quarantined_and_the_others_are_stored() {
+    // The default batch: the refused row shares its batch with the others.
+    let app = spawn_app_with(&[]).await;
+    let user = servers().new_user();
+    let (acct, key, _) =
+        account_with_mailbox(&app, "Acme", &user, &format!("{user}@acme.test")).await;
+    // What a constraint or a bug would do to one message: the database refuses its row.
+    for sql in [
+        "create function refuse_row() returns trigger language plpgsql as
+         $$ begin raise exception 'refused by the test trigger'; end $$",
+        "create trigger refuse_poison before insert on communications for each row
+         when (new.subject = 'Poison') execute function refuse_row()",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.unwrap();
+    }
+    let msg = |n: u32, subject: &str| {
+        format!("From: lead{n}@lead.test\r\nTo: {user}@acme.test\r\nSubject: {subject}\r\nMessage-ID: <refused-{n}@lead.test>\r\n\r\nAbout the roof, {n}\r\n").into_bytes()
+    };
+    servers().fill_inbox(
+        &user,
+        [msg(1, "Leak"), msg(2, "Poison"), msg(3, "Hail")].into_iter(),
+    );
+    let r = app
+        .post(&key, "/api/integrations/email/sync", json!({}))
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"fetched": 3, "stored": 2, "duplicates": 0, "quarantined": 1})
+    );
+    let st = app.get(&key, "/api/integrations/email/status").await;
+    assert_eq!(st.body["folders"][0]["last_uid"], 3, "{:?}", st.body);
+    assert!(st.body["last_error"].is_null(), "{:?}", st.body);
+    let item = &st.body["quarantine"][0];
+    assert!(
+        item["reason"]
+            .as_str()
+            .unwrap()
+            .contains("refused by the test trigger"),
+        "{item}"
+    );
+    assert_eq!(item["summary"], "Poison", "{item}");
+    // Its cause gone, a retry stores it from the kept raw bytes.
+    sqlx::query("drop trigger refuse_poison on communications")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id = item["id"].as_i64().unwrap();
+    let r = app
+        .post(&key, &format!("/api/quarantine/{id}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let subjects: Vec<String> = sqlx::query_scalar(
+        "select subject from communications where account_id = $1 order by subject",
+    )
+    .bind(acct)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(subjects, ["Hail", "Leak", "Poison"]);
+    assert_eq!(app.get(&key, "/api/quarantine").await.body["total"], 0);
+}
+
+#[tokio::test]
+async fn a_transient_database_failure_is_retried_not_quarantined() {
+    let app = spawn_app_with(&[("LEADLINE_IMAP_BATCH", "1")]).await;
+    let user = servers().new_user();
+    let (acct, key, _) =
+        account_with_mailbox(&app, "Acme", &user, &format!("{user}@acme.test")).await;
+    // A deadlock on one row: not the message's fault, so it is not quarantined.
+    for sql in [
+        "create function deadlock_row() returns trigger language plpgsql as
+         $$ begin raise exception 'deadlock detected (test)' using errcode = '40P01'; end $$",
+        "create trigger deadlock_once before insert on communications for each row
+         when (new.subject = 'Unlucky') execute function deadlock_row()",
+    ] {
+        sqlx::query(sql).execute(&app.pool).await.unwrap();
+    }
+    let msg = |n: u32, subject: &str| {
+        format!("From: lead{n}@lead.test\r\nTo: {user}@acme.test\r\nSubject: {subject}\r\nMessage-ID: <transient-{n}@lead.test>\r\n\r\nAbout the roof, {n}\r\n").into_bytes()
+    };
+    servers().fill_inbox(&user, [msg(1, "Leak"), msg(2, "Unlucky")].into_iter());
+    let sync = || app.post(&key, "/api/integrations/email/sync", json!({}));
+    let r = sync().await;
+    assert!(r.status >= 500, "{:?}", r.body);
+    let st = app.get(&key, "/api/integrations/email/status").await;
+    assert_eq!(st.body["quarantined"], 0, "{:?}", st.body);
+    assert_eq!(
+        st.body["folders"][0]["last_uid"], 1,
+        "the watermark waits at the message"
+    );
+    sqlx::query("drop trigger deadlock_once on communications")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = sync().await;
+    assert_eq!(
+        r.body,
+        json!({"fetched": 1, "stored": 1, "duplicates": 0, "quarantined": 0})
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from communications where account_id = $1")
+        .bind(acct)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+}

@@ -715,3 +715,29 @@ async fn a_key_connected_after_deliveries_began_verifies_at_once() {
     assert_eq!(count(&app, "select count(*) from communications").await, 2);
     assert_eq!(count(&app, "select count(*) from webhook_events").await, 2);
 }
+
+#[tokio::test]
+async fn an_inbound_text_with_nul_characters_is_kept_without_them() {
+    let (app, signer, _) = setup().await;
+    let a = app.account("Acme").await;
+    connect(&app, &a.key, &[OURS], json!({})).await;
+    // Provider input is kept: the NULs (text, metadata) are dropped, the text stored.
+    let mut ev = inbound(
+        "ev-nul",
+        "msg-nul",
+        LEAD,
+        OURS,
+        "Leak\u{0} over the\u{0} porch",
+    );
+    ev["data"]["payload"]["tags"] = json!(["a\u{0}b"]);
+    let r = deliver(&app, &signer, &ev).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let text: Option<String> =
+        sqlx::query_scalar("select content from communications where account_id = $1")
+            .bind(a.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(text.as_deref(), Some("Leak over the porch"));
+    assert_eq!(count(&app, "select count(*) from quarantine").await, 0);
+}

@@ -94,12 +94,12 @@ pub async fn telnyx_webhook(
         ApiError::Unauthorized(format!("invalid Telnyx signature: {e}"))
     })?;
     // Signed by Telnyx from here on: whatever cannot be stored is quarantined and
-    // acknowledged (a retry would fail the same way), unless the database is down.
+    // acknowledged (a retry would fail the same way), unless the failure is transient
+    // (the database down, a deadlock…): then Telnyx's retry comes later.
     let outcome = match dispatch(&state, &body, signed_by, keys.global).await {
         Ok(outcome) => outcome,
-        Err(
-            e @ (ApiError::Unavailable(_) | ApiError::Unauthorized(_) | ApiError::Forbidden(_)),
-        ) => return Err(e),
+        Err(e @ (ApiError::Unauthorized(_) | ApiError::Forbidden(_))) => return Err(e),
+        Err(e) if e.is_transient() => return Err(e),
         Err(e) => {
             let reason = crate::error::describe(&e);
             let account = account_of_event(&state, &body).await;

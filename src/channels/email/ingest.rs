@@ -53,8 +53,9 @@ pub struct Received<'a> {
 }
 
 /// Stores a message, or quarantines it when it cannot be stored (no usable sender, a
-/// refused row…). Only a transient failure (the database unavailable) is an error: then
-/// nothing was stored and the caller must not move past the message.
+/// refused row…). Only a transient failure (`ApiError::is_transient`: the database
+/// unavailable, a deadlock…) is an error: then nothing was stored and the caller must not
+/// move past the message.
 #[allow(clippy::too_many_arguments)]
 pub async fn ingest_or_quarantine(
     state: &AppState,
@@ -84,7 +85,7 @@ pub async fn ingest_or_quarantine(
     match stored.await {
         Ok(true) => Ok(Ingested::Stored),
         Ok(false) => Ok(Ingested::Duplicate),
-        Err(e @ ApiError::Unavailable(_)) => Err(e),
+        Err(e) if e.is_transient() => Err(e),
         Err(e) => {
             let mut received = received;
             received.context["direction"] = json!(direction.as_str());
