@@ -85,15 +85,77 @@ impl<T: DeserializeOwned> Json<T> {
                 ));
             }
         }
-        axum::Json::<T>::from_bytes(bytes)
-            .map(|axum::Json(v)| Json(v))
-            .map_err(ApiError::from)
+        match axum::Json::<T>::from_bytes(bytes) {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            // JSON does not tell 3 from 3.0 (JSON Schema's integer takes both): a whole
+            // number written with a fraction is read as the whole number.
+            Err(JsonRejection::JsonDataError(e))
+                if e.body_text().contains("invalid type: floating point") =>
+            {
+                let whole = serde_json::from_slice::<Value>(bytes)
+                    .ok()
+                    .and_then(|mut v| whole_numbers(&mut v).then_some(v))
+                    .and_then(|v| serde_json::to_vec(&v).ok());
+                match whole {
+                    Some(b) => axum::Json::<T>::from_bytes(&b)
+                        .map(|axum::Json(v)| Json(v))
+                        .map_err(ApiError::from),
+                    None => Err(JsonRejection::JsonDataError(e).into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// Rewrites floats without a fraction (`156.0`) as integers; whether any was.
+fn whole_numbers(v: &mut Value) -> bool {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *v = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, x| whole_numbers(x) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, x| whole_numbers(x) | any),
+        _ => false,
+    }
+}
+
+/// The query string, 400 naming the parameter when a value does not fit. An empty value
+/// (`?status=`) means the parameter is absent, as a blank optional field does in a body.
 pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+            .collect();
+        let uri: Uri = if kept.len() == query.split('&').count() {
+            parts.uri.clone()
+        } else {
+            format!("/?{}", kept.join("&")).parse().map_err(|_| {
+                ApiError::BadRequest("invalid_query", "unreadable query string".into())
+            })?
+        };
+        axum::extract::Query::<T>::try_from_uri(&uri)
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(ApiError::from)
+    }
+}
 
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]

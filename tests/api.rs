@@ -917,6 +917,46 @@ async fn empty_strings_in_optional_fields_mean_absent() {
         .patch(&a.key, &format!("/api/leads/{id}"), json!({"name": null}))
         .await;
     assert!(r.body["name"].is_null(), "{:?}", r.body);
+    // An empty query parameter is absent too; a whole number may carry a fraction (22.0).
+    for path in [
+        "/api/leads?status=",
+        "/api/leads?band=&limit=5",
+        "/api/outbox?status=",
+        "/api/quarantine?source=",
+        "/api/calls?cursor=",
+    ] {
+        let r = app.get(&a.key, path).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+    }
+    let r = app
+        .patch(
+            &a.key,
+            &format!("/api/leads/{id}"),
+            json!({"roof_age_years": 22.0}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["roof_age_years"].as_i64()),
+        (200, Some(22)),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .patch(
+            &a.key,
+            &format!("/api/leads/{id}"),
+            json!({"roof_age_years": 22.5}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("roof_age_years"),
+        "{:?}",
+        r.body
+    );
 }
 
 #[tokio::test]
