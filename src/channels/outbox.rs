@@ -26,8 +26,12 @@ const STATUSES: [&str; 8] = [
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Comma-separated statuses (default `failed,unknown`: what needs a person).
+    #[param(
+        pattern = "^(pending|held|claimed|sending|accepted|sent|failed|unknown)(,(pending|held|claimed|sending|accepted|sent|failed|unknown))*$"
+    )]
     pub status: Option<String>,
     /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only this source: imap, mailgun, sendgrid or telnyx.
+    #[param(pattern = "^(imap|mailgun|sendgrid|telnyx)$")]
     pub source: Option<String>,
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

@@ -137,6 +137,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct LeadFilter {
     /// Pipeline stage.
+    #[param(pattern = "^(new|contacted|inspection_scheduled|inspected|quoted|won|lost)$")]
     pub status: Option<String>,
     /// HOT, WARM or COLD (any case).
     #[param(pattern = "^(HOT|WARM|COLD|hot|warm|cold)$")]

@@ -46,7 +46,9 @@ pub struct NewSite {
     /// 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    /// Up to 50 origins (scheme and host, e.g. `https://acmeroofing.com`).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub allowed_origins: Vec<String>,
 }
 
@@ -56,6 +58,7 @@ pub struct SitePatch {
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
+    #[schema(max_items = 50)]
     pub allowed_origins: Option<Vec<String>>,
 }
 
@@ -295,7 +298,9 @@ pub struct SettingsInput {
     pub site_id: i64,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub company_name: Option<String>,
+    /// A hex color such as `#1f6feb`.
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
+    #[schema(pattern = "^\\s*(#[0-9A-Fa-f]{6})?\\s*$")]
     pub color_theme: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub position: Option<String>,

@@ -28,7 +28,8 @@ pub struct ConnectSms {
     pub api_key: String,
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub messaging_profile_id: String,
-    /// The account's Telnyx numbers; each belongs to one Leadline account only.
+    /// The account's Telnyx numbers (1 to 100); each belongs to one Leadline account only.
+    #[schema(min_items = 1, max_items = 100)]
     pub phone_numbers: Vec<String>,
     /// Base64 Ed25519 key that signs this integration's webhooks; overrides `TELNYX_PUBLIC_KEY`.
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
