@@ -1244,3 +1244,42 @@ async fn failures_aimed_at_one_accounts_key_are_counted_for_it_from_any_ip() {
     // …and the account's own key is never locked out by others' guesses.
     assert_eq!(app.send(from(202, &a.key)).await.status, 200);
 }
+
+#[tokio::test]
+async fn database_errors_that_mean_unavailable_answer_503_with_retry_after() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    // A full disk (53100) and out of memory (53200), raised where a write happens.
+    for code in ["53100", "53200"] {
+        for sql in [
+            format!(
+                "create or replace function unavailable() returns trigger language plpgsql as
+                 $$ begin raise exception 'simulated' using errcode = '{code}'; end $$"
+            ),
+            "create or replace trigger unavailable before insert on communications
+             for each row execute function unavailable()"
+                .to_string(),
+        ] {
+            sqlx::query(&sql).execute(&app.pool).await.unwrap();
+        }
+        let r = app
+            .log(
+                &a.key,
+                json!({"type": "sms", "direction": "inbound", "content": "hi", "from_address": "+13126412278"}),
+            )
+            .await;
+        assert_eq!(r.status, 503, "{code}: {:?}", r.body);
+        assert!(r.headers.contains_key("retry-after"), "{code}");
+    }
+    sqlx::query("drop trigger unavailable on communications")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .log(
+            &a.key,
+            json!({"type": "sms", "direction": "inbound", "content": "hi", "from_address": "+13126412278"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}

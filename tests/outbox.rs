@@ -358,3 +358,41 @@ async fn a_text_telnyx_took_whose_acceptance_could_not_be_noted_is_unknown_not_r
     assert_eq!(item(&app, id).await.0, "unknown");
     assert_eq!(standin.seen().len(), 1, "sent once");
 }
+
+#[tokio::test]
+async fn the_process_never_holds_more_items_than_its_overall_cap() {
+    let app = spawn_app_with(&[
+        ("LEADLINE_MAIL_TIMEOUT_SECS", "4"),
+        ("LEADLINE_OUTBOX_CONCURRENCY", "3"),
+        ("LEADLINE_OUTBOX_PER_ACCOUNT", "2"),
+    ])
+    .await;
+    // Three accounts, each with a silent mail server and two emails: six could run under
+    // the per-account cap, the process takes three.
+    let mut ids = vec![];
+    for n in 0..3 {
+        let acct = app.account(&format!("Roofer {n}")).await;
+        connect_mailbox(
+            &app,
+            &acct.key,
+            &format!("office@roofer{n}.test"),
+            silent_listener().await,
+        )
+        .await;
+        ids.push(send_email(&app, &acct.key, "one").await);
+        ids.push(send_email(&app, &acct.key, "two").await);
+    }
+    let start = Instant::now();
+    let mut most = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        let held: i64 = sqlx::query_scalar(
+            "select count(*) from outbox where status in ('claimed','sending','accepted')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        most = most.max(held);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(most, 3, "at most the overall cap, and it is used");
+}
