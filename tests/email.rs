@@ -960,12 +960,7 @@ async fn disconnect_erases_the_secret_and_keeps_the_communications() {
     assert_eq!(sync(&s).await.body["stored"], 1);
     let r = s
         .app
-        .send(
-            s.app
-                .http
-                .delete(format!("{}/api/integrations/email/disconnect", s.app.base))
-                .bearer_auth(&s.key),
-        )
+        .delete(&s.key, "/api/integrations/email/disconnect")
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["connected"], false);
@@ -1310,12 +1305,7 @@ async fn an_interrupted_first_sync_never_answers_mail_from_before_the_connection
         .unwrap();
     let r = s
         .app
-        .send(
-            s.app
-                .http
-                .delete(format!("{}/api/integrations/email/disconnect", s.app.base))
-                .bearer_auth(&s.key),
-        )
+        .delete(&s.key, "/api/integrations/email/disconnect")
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = connect(

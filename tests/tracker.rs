@@ -380,12 +380,7 @@ async fn stats_windows_are_bounded_and_the_day_cache_stays_within_the_accounts_d
         "{:?}",
         r.body
     );
-    let cached: i64 =
-        sqlx::query_scalar("select count(*) from stats_days_done where account_id = $1")
-            .bind(a.id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let cached = cached_days(&app, a.id).await;
     assert!(
         (1..=4).contains(&cached),
         "{cached} days cached for 3 days of data"
@@ -407,16 +402,20 @@ async fn stats_windows_are_bounded_and_the_day_cache_stays_within_the_accounts_d
         "{:?}",
         r.body
     );
-    let cached: i64 =
-        sqlx::query_scalar("select count(*) from stats_days_done where account_id = $1")
-            .bind(a.id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let cached = cached_days(&app, a.id).await;
     assert!(
         cached <= leadline::communications::stats::MAX_WINDOW_DAYS + 1,
         "{cached} days cached"
     );
+}
+
+/// Days of the account the stats day cache holds.
+async fn cached_days(app: &common::TestApp, account: i64) -> i64 {
+    sqlx::query_scalar("select count(*) from stats_days_done where account_id = $1")
+        .bind(account)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 fn urlencode(s: &str) -> String {

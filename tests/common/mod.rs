@@ -209,6 +209,15 @@ impl TestApp {
         .await
     }
 
+    pub async fn delete(&self, key: &str, path: &str) -> Resp {
+        self.send(
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(key),
+        )
+        .await
+    }
+
     pub async fn patch(&self, key: &str, path: &str, body: Value) -> Resp {
         self.send(
             self.http
