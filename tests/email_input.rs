@@ -515,6 +515,31 @@ async fn mailgun_takes_the_account_from_the_envelope_recipient_only() {
     .await;
     expect_status(&r, "unknown_recipient", "");
     assert_eq!(rows_of(&app, best.id).await.len(), 2);
+    // One post whose envelope names both roofers: a copy in each account.
+    let r = mailgun_form(
+        &app,
+        &mailgun_fields(
+            "Quotes@acme-roofing.test, hello@best-roofs.test",
+            "tok-both-1",
+            &[
+                ("from", "Lu <lu@lead.test>"),
+                ("subject", "Two quotes"),
+                ("body-plain", "Asking you both."),
+                ("Message-Id", "<lu-1@lead.test>"),
+            ],
+        ),
+    )
+    .await;
+    expect_status(&r, "stored", "");
+    for account in [acme, best.id] {
+        assert!(
+            rows_of(&app, account)
+                .await
+                .iter()
+                .any(|row| row.0 == "lu-1@lead.test"),
+            "account {account} has its copy"
+        );
+    }
     // Another account cannot declare Best's address as its alias.
     let r = app
         .post(&app.account("Copycat").await.key, "/api/integrations/email/connect", json!({
