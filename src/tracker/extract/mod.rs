@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use merge::merge;
 pub use phone::find_phone;
-pub use timeline::TIMELINES;
+pub use timeline::{is_urgent_timeline, TIMELINES};
 
 use address::find_address;
 use budget::find_budget;

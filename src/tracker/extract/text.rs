@@ -82,17 +82,22 @@ pub(super) fn next_char(text: &str, i: usize) -> usize {
     i + after(text, i).chars().next().map_or(1, char::len_utf8)
 }
 
-/// Whether the few words before `start` in its clause negate what follows ("no leaks").
+/// Whether the few words before `start` in its clause negate what follows ("no leaks"). A
+/// "but" starts a new clause ("no rush but asap"); "no later than" sets a deadline.
 pub(super) fn negated(text: &str, start: usize) -> bool {
-    words(tail_after(before(text, start), CLAUSE, 40))
+    let back: Vec<String> = words(tail_after(before(text, start), CLAUSE, 40))
         .rev()
         .take(3)
-        .any(|w| {
-            matches!(
-                w.as_str(),
-                "no" | "not" | "never" | "without" | "nor" | "non" | "cannot"
-            ) || w.ends_with("n't")
-        })
+        .take_while(|w| w != "but")
+        .collect();
+    back.iter().enumerate().any(|(i, w)| {
+        let deadline = w == "no" && i > 0 && back[i - 1] == "later";
+        (matches!(
+            w.as_str(),
+            "no" | "not" | "never" | "without" | "nor" | "non" | "cannot"
+        ) || w.ends_with("n't"))
+            && !deadline
+    })
 }
 
 /// Spelled numbers people use for ages and amounts.

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::issues::any_of;
-use super::text::{after, head_before, listed, negated, words, SENTENCE};
+use super::text::{after, head_before, lazy, listed, negated, normalize, words, SENTENCE};
 
 /// Timeline tags, most urgent first (merging keeps the most urgent).
 pub const TIMELINES: [&str; 6] = [
@@ -68,6 +68,27 @@ pub(super) fn find_timeline(text: &str) -> Option<&'static str> {
             });
             stated.then_some(tag)
         })
+}
+
+/// The timelines the scoring counts as urgent.
+const URGENT: [&str; 2] = ["asap", "this_week"];
+
+/// Hurry words that name no timeline of their own: too vague to fill a lead's timeline ("how
+/// soon could you come?"), yet they make a typed timeline urgent ("the sooner the better").
+static HURRY: LazyLock<Regex> =
+    LazyLock::new(|| lazy(r"(?i)\b(?:soon|sooner|soonest|rush|hurry|right\s+now)\b"));
+
+/// Whether a lead's timeline is urgent (the scoring's +10): a tag in [`URGENT`], or text that
+/// states one of those timelines or a hurry word, read with the extractor's phrases and
+/// negation ("not urgent", "no rush" and "not until tomorrow" are not urgent).
+pub fn is_urgent_timeline(timeline: &str) -> bool {
+    let tag = timeline.trim().to_lowercase();
+    if TIMELINES.contains(&tag.as_str()) {
+        return URGENT.contains(&tag.as_str());
+    }
+    let text = normalize(timeline);
+    find_timeline(&text).is_some_and(|t| URGENT.contains(&t))
+        || HURRY.find_iter(&text).any(|m| !negated(&text, m.start()))
 }
 
 const PRICE_WORDS: &str =
