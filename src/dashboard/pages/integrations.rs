@@ -13,6 +13,7 @@ use super::{layout, param, query_map, PageError};
 use crate::auth::session::Dash;
 use crate::dashboard::{render, ASSET_VERSION};
 use crate::error::ApiError;
+use crate::health::integrations::{Details, IntegrationHealth, Status};
 use crate::state::AppState;
 
 #[derive(sqlx::FromRow)]
@@ -48,12 +49,12 @@ pub async fn integrations(
             context! { connected => false, status => "not_connected", status_label => "Not connected" }
         }
         Some(i) => {
-            let (status, label) = if i.last_error.is_some() && i.consecutive_failures > 0 {
-                ("error", "Error")
-            } else if i.last_sync.is_none() {
-                ("syncing", "Waiting for the first sync")
-            } else {
-                ("connected", "Connected")
+            let health = crate::health::integrations::email_health(&state, account).await?;
+            let health = health.iter().find(|h| h.name == i.email).or(health.first());
+            let (status, label) = status_view(health, i.last_sync.is_none());
+            let messages_synced = match health.map(|h| &h.details) {
+                Some(Details::Email(d)) => d.messages_synced,
+                _ => 0,
             };
             context! {
                 connected => true,
@@ -74,7 +75,7 @@ pub async fn integrations(
                 next_sync => i.next_sync_at.map(|t| clock.when(t)).unwrap_or_else(|| "at the next scheduled run".into()),
                 last_error => i.last_error,
                 failures => i.consecutive_failures,
-                messages_synced => crate::channels::email::integration::messages_synced(&state.pool, account).await?,
+                messages_synced,
             }
         }
     };
@@ -88,11 +89,10 @@ pub async fn integrations(
         }
     } else {
         let (status, label) = if !sms.is_active {
-            ("error", "Inactive")
-        } else if sms.last_error.is_some() {
-            ("error", "Error")
+            ("error", "Inactive".to_string())
         } else {
-            ("connected", "Connected")
+            let health = crate::health::integrations::sms_health(&state.pool, account).await?;
+            status_view(health.first(), false)
         };
         let qh = sms.quiet_hours.as_ref();
         context! {
@@ -312,4 +312,26 @@ pub async fn widget_preview(
             asset_v => ASSET_VERSION.as_str(),
         },
     ))
+}
+
+/// The dot and the words for an integration's card: the status `GET /api/health/integrations`
+/// reports for it (so the page and the health check never disagree), with its reason.
+fn status_view(
+    health: Option<&IntegrationHealth>,
+    first_sync_pending: bool,
+) -> (&'static str, String) {
+    let Some(h) = health else {
+        return ("not_connected", "Not connected".into());
+    };
+    let with_reason = |word: &str| match &h.reason {
+        Some(r) => format!("{word}: {r}"),
+        None => word.to_string(),
+    };
+    match h.status {
+        Status::Healthy if first_sync_pending => ("syncing", "Waiting for the first sync".into()),
+        Status::Healthy => ("connected", "Connected".into()),
+        Status::Degraded => ("degraded", with_reason("Degraded")),
+        Status::Error => ("error", with_reason("Error")),
+        Status::NotConfigured => ("not_connected", "Not connected".into()),
+    }
 }

@@ -166,7 +166,7 @@ struct FolderRow {
 }
 
 /// Every active mailbox of the account (two queries, whatever their number).
-pub(super) async fn mailboxes(
+pub async fn mailboxes(
     state: &AppState,
     account: AccountId,
 ) -> sqlx::Result<Vec<IntegrationHealth>> {

@@ -37,8 +37,10 @@ use chat::chat_sites;
 pub use chat::{chat_site_status, ChatSiteDetails};
 use database::database;
 pub use database::{database_status, DatabaseDetails};
+pub use email::mailboxes as email_health;
 use email::mailboxes;
 pub use email::{cron_period, mailbox_status, EmailDetails, FolderHealth, SyncFacts};
+pub use sms::sms as sms_health;
 use sms::sms;
 pub use sms::{sms_status, SmsDetails, SmsFacts};
 

@@ -86,7 +86,7 @@ struct SmsRow {
 }
 
 /// The account's Telnyx integration (one query).
-pub(super) async fn sms(pool: &PgPool, account: AccountId) -> sqlx::Result<Vec<IntegrationHealth>> {
+pub async fn sms(pool: &PgPool, account: AccountId) -> sqlx::Result<Vec<IntegrationHealth>> {
     let row: Option<SmsRow> = sqlx::query_as(
         "select i.last_error, i.last_error_at,
                 coalesce(i.last_error_at > now() - interval '24 hours', false) as error_in_24h,
