@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::channels::email::parse::ParsedEmail;
 use crate::communications::{record, LeadRef, NewCommunication};
+use crate::domain::LeadProfile;
 use crate::domain::{Channel, Direction};
-use crate::tracker::extract::LeadFields;
 use crate::tracker::model::LeadFacts;
 
 use super::clock::{secs, Actor, Gap};
@@ -34,7 +34,7 @@ pub(super) struct Session {
     first: DateTime<Utc>,
     messages: u32,
     /// What the visitor told us.
-    pub(super) fields: LeadFields,
+    pub(super) fields: LeadProfile,
 }
 
 impl Demo {
@@ -256,7 +256,7 @@ impl Demo {
             started: start - Duration::seconds(l.clock.gen_range(8..40)),
             first: start,
             messages: 0,
-            fields: LeadFields {
+            fields: LeadProfile {
                 name: None,
                 email: None,
                 phone: None,

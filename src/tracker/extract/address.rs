@@ -119,35 +119,35 @@ fn address_end(text: &str, mut end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s, tags};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "I live at 42 Elm Street",
-                Extracted {
+                LeadProfile {
                     property_address: s("42 Elm Street"),
                     ..none()
                 },
             ),
             (
                 "The house is at 7 N Main St Apt 4, Austin, TX 78701",
-                Extracted {
+                LeadProfile {
                     property_address: s("7 N Main St Apt 4, Austin, TX 78701"),
                     ..none()
                 },
             ),
             (
                 "We're at 1500 Park Place Dr #12 in Houston",
-                Extracted {
+                LeadProfile {
                     property_address: s("1500 Park Place Dr #12"),
                     ..none()
                 },
             ),
             (
                 "roof at 900 oak tree ln, plano tx 75024 is sagging",
-                Extracted {
+                LeadProfile {
                     property_address: s("900 oak tree ln, plano tx 75024"),
                     issues: tags(&["sagging"]),
                     ..none()
@@ -155,28 +155,28 @@ mod tests {
             ),
             (
                 "Property: 3100 W. 7th St., Fort Worth, TX 76107",
-                Extracted {
+                LeadProfile {
                     property_address: s("3100 W. 7th St., Fort Worth, TX 76107"),
                     ..none()
                 },
             ),
             (
                 "5 years at 123 Oak St",
-                Extracted {
+                LeadProfile {
                     property_address: s("123 Oak St"),
                     ..none()
                 },
             ),
             (
                 "1600 Pennsylvania Ave NW, Washington, DC 20500",
-                Extracted {
+                LeadProfile {
                     property_address: s("1600 Pennsylvania Ave NW, Washington, DC 20500"),
                     ..none()
                 },
             ),
             (
                 "12 Baker Street, London",
-                Extracted {
+                LeadProfile {
                     property_address: s("12 Baker Street, London"),
                     ..none()
                 },

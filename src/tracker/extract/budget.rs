@@ -183,77 +183,77 @@ fn dollars(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "budget around 15 thousand",
-                Extracted {
+                LeadProfile {
                     budget: s("$15,000"),
                     ..none()
                 },
             ),
             (
                 "about 15 grand",
-                Extracted {
+                LeadProfile {
                     budget: s("$15,000"),
                     ..none()
                 },
             ),
             (
                 "we have 12000 dollars",
-                Extracted {
+                LeadProfile {
                     budget: s("$12,000"),
                     ..none()
                 },
             ),
             (
                 "under 10,000",
-                Extracted {
+                LeadProfile {
                     budget: s("under $10,000"),
                     ..none()
                 },
             ),
             (
                 "less than $10k",
-                Extracted {
+                LeadProfile {
                     budget: s("under $10,000"),
                     ..none()
                 },
             ),
             (
                 "no more than 10k",
-                Extracted {
+                LeadProfile {
                     budget: s("under $10,000"),
                     ..none()
                 },
             ),
             (
                 "between 8 and 10k",
-                Extracted {
+                LeadProfile {
                     budget: s("$8,000-$10,000"),
                     ..none()
                 },
             ),
             (
                 "$8-10k",
-                Extracted {
+                LeadProfile {
                     budget: s("$8,000-$10,000"),
                     ..none()
                 },
             ),
             (
                 "budget is 20k",
-                Extracted {
+                LeadProfile {
                     budget: s("$20,000"),
                     ..none()
                 },
             ),
             (
                 "we were quoted 15k. our budget is 12.5k",
-                Extracted {
+                LeadProfile {
                     budget: s("$12,500"),
                     ..none()
                 },

@@ -19,21 +19,21 @@ pub(super) fn find_email(text: &str) -> Option<(Range<usize>, String)> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "Reach me at JANE.DOE@GMAIL.COM.",
-                Extracted {
+                LeadProfile {
                     email: s("jane.doe@gmail.com"),
                     ..none()
                 },
             ),
             (
                 "Call 214.748.3647 or email bob@roofs.co",
-                Extracted {
+                LeadProfile {
                     email: s("bob@roofs.co"),
                     phone: s("+12147483647"),
                     ..none()
@@ -41,7 +41,7 @@ mod tests {
             ),
             (
                 "My email is Bob.Smith+roof@Yahoo.com, phone (469) 555 0199",
-                Extracted {
+                LeadProfile {
                     email: s("bob.smith+roof@yahoo.com"),
                     phone: s("+14695550199"),
                     ..none()

@@ -205,27 +205,27 @@ fn issue_applies(tag: &str, text: &str, m: regex::Match) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s, tags};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
-        ("insurance adjuster came out, filing a claim for wind damage", Extracted { issues: tags(&["wind_damage", "insurance_claim"]), ..none() }),
-        ("tree fell on our roof after the storm", Extracted { issues: tags(&["storm_damage", "tree_damage"]), ..none() }),
-        ("ice dams every winter, attic is hot, vents are clogged", Extracted { issues: tags(&["ventilation", "ice_dam"]), ..none() }),
-        ("flashing around the chimney is loose", Extracted { issues: tags(&["flashing"]), ..none() }),
-        ("shingles blew off in the wind", Extracted { issues: tags(&["missing_shingles", "wind_damage"]), ..none() }),
-        ("lost some shingles and there are water stains on the ceiling", Extracted { issues: tags(&["leak", "missing_shingles"]), ..none() }),
-        ("no leaks, no hail damage, just want an inspection", Extracted { issues: tags(&["inspection"]), ..none() }),
-        ("the storm didn't cause any leaks", Extracted { issues: tags(&["storm_damage"]), ..none() }),
-        ("we need to replace the whole roof", Extracted { issues: tags(&["full_replacement"]), ..none() }),
-        ("new roof please", Extracted { issues: tags(&["full_replacement"]), ..none() }),
-        ("my new roof is leaking", Extracted { issues: tags(&["leak"]), ..none() }),
-        ("a few shingles blew off and some are cracked shingles", Extracted { issues: tags(&["missing_shingles", "damaged_shingles"]), ..none() }),
-        ("hail hit us last night", Extracted { issues: tags(&["hail_damage"]), ..none() }),
+        ("insurance adjuster came out, filing a claim for wind damage", LeadProfile { issues: tags(&["wind_damage", "insurance_claim"]), ..none() }),
+        ("tree fell on our roof after the storm", LeadProfile { issues: tags(&["storm_damage", "tree_damage"]), ..none() }),
+        ("ice dams every winter, attic is hot, vents are clogged", LeadProfile { issues: tags(&["ventilation", "ice_dam"]), ..none() }),
+        ("flashing around the chimney is loose", LeadProfile { issues: tags(&["flashing"]), ..none() }),
+        ("shingles blew off in the wind", LeadProfile { issues: tags(&["missing_shingles", "wind_damage"]), ..none() }),
+        ("lost some shingles and there are water stains on the ceiling", LeadProfile { issues: tags(&["leak", "missing_shingles"]), ..none() }),
+        ("no leaks, no hail damage, just want an inspection", LeadProfile { issues: tags(&["inspection"]), ..none() }),
+        ("the storm didn't cause any leaks", LeadProfile { issues: tags(&["storm_damage"]), ..none() }),
+        ("we need to replace the whole roof", LeadProfile { issues: tags(&["full_replacement"]), ..none() }),
+        ("new roof please", LeadProfile { issues: tags(&["full_replacement"]), ..none() }),
+        ("my new roof is leaking", LeadProfile { issues: tags(&["leak"]), ..none() }),
+        ("a few shingles blew off and some are cracked shingles", LeadProfile { issues: tags(&["missing_shingles", "damaged_shingles"]), ..none() }),
+        ("hail hit us last night", LeadProfile { issues: tags(&["hail_damage"]), ..none() }),
         (
             "Can someone come out today? Tree limb fell through the roof during the storm!! 972.555.0188",
-            Extracted {
+            LeadProfile {
                 phone: s("+19725550188"),
                 issues: tags(&["storm_damage", "tree_damage", "inspection"]),
                 timeline: s("asap"),

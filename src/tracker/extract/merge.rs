@@ -1,14 +1,14 @@
 //! A lead's known fields completed with what a message yields.
 
 use super::timeline::TIMELINES;
-use super::{Extracted, LeadFields};
+use crate::domain::LeadProfile;
 
 /// `known` completed with `found`, and the names of the fields that changed.
 ///
 /// A known value is never overwritten by a weaker guess: fields are only filled when empty,
 /// except that a longer address containing the known one replaces it (it is more complete),
 /// a timeline is replaced by a more urgent one, and issues are unioned.
-pub fn merge(known: &LeadFields, found: &Extracted) -> (LeadFields, Vec<&'static str>) {
+pub fn merge(known: &LeadProfile, found: &LeadProfile) -> (LeadProfile, Vec<&'static str>) {
     let mut out = known.clone();
     let mut changed = Vec::new();
     let mut note = |did: bool, field: &'static str| {
@@ -100,8 +100,8 @@ mod tests {
     use super::super::tests::{none, s, tags};
     use super::*;
 
-    fn known() -> LeadFields {
-        LeadFields {
+    fn known() -> LeadProfile {
+        LeadProfile {
             name: s("Jane Doe"),
             email: s("jane@example.com"),
             phone: s("+12147483647"),
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn merge_fills_empty_fields_only() {
-        let found = Extracted {
+        let found = LeadProfile {
             name: s("Bob"),
             email: s("bob@example.com"),
             phone: s("+14695550199"),
@@ -127,14 +127,14 @@ mod tests {
         };
         assert_eq!(merge(&known(), &found), (known(), vec![]));
 
-        let blank = LeadFields {
+        let blank = LeadProfile {
             name: s("  "),
-            ..LeadFields::default()
+            ..LeadProfile::default()
         };
         let (merged, changed) = merge(&blank, &found);
         assert_eq!(
             merged,
-            LeadFields {
+            LeadProfile {
                 name: s("Bob"),
                 email: s("bob@example.com"),
                 phone: s("+14695550199"),
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn merge_refines_an_address() {
-        let fuller = Extracted {
+        let fuller = LeadProfile {
             property_address: s("123  oak st, Dallas TX 75201"),
             ..none()
         };
@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(changed, ["property_address"]);
 
         for other in ["456 Elm St, Dallas TX 75201", "123 Oak", "123 Oak St"] {
-            let found = Extracted {
+            let found = LeadProfile {
                 property_address: s(other),
                 ..none()
             };
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn merge_takes_only_a_more_urgent_timeline() {
-        let with = |t: &str| Extracted {
+        let with = |t: &str| LeadProfile {
             timeline: s(t),
             ..none()
         };
@@ -194,7 +194,7 @@ mod tests {
                 "{weaker}"
             );
         }
-        let typed_by_staff = LeadFields {
+        let typed_by_staff = LeadProfile {
             timeline: s("after tax season"),
             ..known()
         };
@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn merge_unions_issues() {
-        let found = Extracted {
+        let found = LeadProfile {
             issues: tags(&["gutters", "leak", "mold"]),
             ..none()
         };
@@ -213,7 +213,7 @@ mod tests {
             tags(&["leak", "custom tag", "gutters", "mold"])
         );
         assert_eq!(changed, ["issues"]);
-        let same = Extracted {
+        let same = LeadProfile {
             issues: tags(&["leak"]),
             ..none()
         };

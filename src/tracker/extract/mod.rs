@@ -17,7 +17,7 @@ mod roof_age;
 mod text;
 mod timeline;
 
-use serde::{Deserialize, Serialize};
+use crate::domain::LeadProfile;
 
 pub use merge::merge;
 pub use phone::find_phone;
@@ -38,42 +38,16 @@ const MAX_CHARS: usize = 5_000;
 /// Candidates tried per field where a rejected one makes the search go on past it.
 const MAX_TRIES: usize = 64;
 
-/// Lead details found in one message; also a lead's fields as stored (`LeadFields`), so a
-/// merge result can be merged again. Deserializable with any field missing, since callers
-/// read it back from a session's stored JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct Extracted {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    /// E.164.
-    pub phone: Option<String>,
-    pub property_address: Option<String>,
-    pub roof_age_years: Option<i32>,
-    /// Canonical issue tags, in a fixed order.
-    pub issues: Vec<String>,
-    /// One of `asap`, `this_week`, `this_month`, `next_month`, `few_months`, `just_browsing`.
-    pub timeline: Option<String>,
-    /// Normalized: `$12,000`, `under $10,000`, `$8,000-$10,000`.
-    pub budget: Option<String>,
-}
-
-impl Extracted {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-}
-
 /// Lead details found in `text`.
 ///
 /// `region`: default region for phone numbers without a country code.
 /// `now_year`: the current year, to turn "installed in 2004" into an age.
-pub fn extract(text: &str, region: phonenumber::country::Id, now_year: i32) -> Extracted {
+pub fn extract(text: &str, region: phonenumber::country::Id, now_year: i32) -> LeadProfile {
     let mut text = normalize(first_chars(text, MAX_CHARS));
     let email = find_email(&text).map(|(span, email)| blank(&mut text, span, email));
     let phone = find_phone(&text, region).map(|(span, phone)| blank(&mut text, span, phone));
     let property_address = find_address(&text).map(|(span, a)| blank(&mut text, span, a));
-    Extracted {
+    LeadProfile {
         name: find_name(&text),
         email,
         phone,
@@ -84,9 +58,6 @@ pub fn extract(text: &str, region: phonenumber::country::Id, now_year: i32) -> E
         budget: find_budget(&text),
     }
 }
-
-/// A lead's fields as stored: the same fields as what a message yields.
-pub type LeadFields = Extracted;
 
 #[cfg(test)]
 mod tests {
@@ -104,15 +75,15 @@ mod tests {
         v.iter().map(|t| (*t).to_owned()).collect()
     }
 
-    pub(super) fn ex(text: &str) -> Extracted {
+    pub(super) fn ex(text: &str) -> LeadProfile {
         extract(text, US, 2026)
     }
 
-    pub(super) fn none() -> Extracted {
-        Extracted::default()
+    pub(super) fn none() -> LeadProfile {
+        LeadProfile::default()
     }
 
-    pub(super) fn check(table: &[(&str, Extracted)]) {
+    pub(super) fn check(table: &[(&str, LeadProfile)]) {
         let failures: Vec<String> = table
             .iter()
             .filter_map(|(text, want)| {
@@ -134,7 +105,7 @@ mod tests {
         check(&[
         (
             "Hi, I'm Jane Doe, my roof at 123 Oak St, Dallas TX 75201 is about 20 years old and leaking after the hail storm. Need someone ASAP, budget around $12k. Call me at (214) 555-0134",
-            Extracted {
+            LeadProfile {
                 name: s("Jane Doe"),
                 email: None,
                 phone: s("+12145550134"),
@@ -157,13 +128,13 @@ mod tests {
     #[test]
     fn lead_fields_read_back_from_partial_json() {
         let json = serde_json::json!({ "name": "Jane", "issues": ["leak"] });
-        let fields: LeadFields = serde_json::from_value(json).expect("partial lead fields");
+        let fields: LeadProfile = serde_json::from_value(json).expect("partial lead fields");
         assert_eq!(
             fields,
-            LeadFields {
+            LeadProfile {
                 name: s("Jane"),
                 issues: tags(&["leak"]),
-                ..LeadFields::default()
+                ..LeadProfile::default()
             }
         );
     }

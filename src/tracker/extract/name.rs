@@ -169,33 +169,33 @@ fn title_case(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s, tags};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
-        ("I am Bob Smith and I need a roof inspection", Extracted { name: s("Bob Smith"), issues: tags(&["inspection"]), ..none() }),
-        ("this is Bob, roof has some missing shingles", Extracted { name: s("Bob"), issues: tags(&["missing_shingles"]), ..none() }),
-        ("my name is maria garcia and we have a leak in the kitchen ceiling", Extracted { name: s("Maria Garcia"), issues: tags(&["leak"]), ..none() }),
-        ("Name: Tom O'Brien. Email tom.obrien@Example.com.", Extracted { name: s("Tom O'Brien"), email: s("tom.obrien@example.com"), ..none() }),
-        ("Jane here, the gutters are clogged and falling off", Extracted { name: s("Jane"), issues: tags(&["gutters"]), ..none() }),
-        ("Roof is leaking. Please call 214-748-3647\n- Mike", Extracted { name: s("Mike"), phone: s("+12147483647"), issues: tags(&["leak"]), ..none() }),
-        ("Thanks!\nSarah Lee", Extracted { name: s("Sarah Lee"), ..none() }),
-        ("i'm jane and my roof is 15 years old", Extracted { name: s("Jane"), roof_age_years: Some(15), ..none() }),
-        ("Hi, I'm Jane M. Doe from Plano", Extracted { name: s("Jane M. Doe"), ..none() }),
-        ("this is dr john smith", Extracted { name: s("Dr. John Smith"), ..none() }),
-        ("I\u{2019}m JANE DOE", Extracted { name: s("Jane Doe"), ..none() }),
-        ("I'm interested in a new roof, just getting prices", Extracted { issues: tags(&["full_replacement"]), timeline: s("just_browsing"), ..none() }),
-        ("I'm looking for a quote on a re-roof", Extracted { issues: tags(&["full_replacement", "inspection"]), ..none() }),
+        ("I am Bob Smith and I need a roof inspection", LeadProfile { name: s("Bob Smith"), issues: tags(&["inspection"]), ..none() }),
+        ("this is Bob, roof has some missing shingles", LeadProfile { name: s("Bob"), issues: tags(&["missing_shingles"]), ..none() }),
+        ("my name is maria garcia and we have a leak in the kitchen ceiling", LeadProfile { name: s("Maria Garcia"), issues: tags(&["leak"]), ..none() }),
+        ("Name: Tom O'Brien. Email tom.obrien@Example.com.", LeadProfile { name: s("Tom O'Brien"), email: s("tom.obrien@example.com"), ..none() }),
+        ("Jane here, the gutters are clogged and falling off", LeadProfile { name: s("Jane"), issues: tags(&["gutters"]), ..none() }),
+        ("Roof is leaking. Please call 214-748-3647\n- Mike", LeadProfile { name: s("Mike"), phone: s("+12147483647"), issues: tags(&["leak"]), ..none() }),
+        ("Thanks!\nSarah Lee", LeadProfile { name: s("Sarah Lee"), ..none() }),
+        ("i'm jane and my roof is 15 years old", LeadProfile { name: s("Jane"), roof_age_years: Some(15), ..none() }),
+        ("Hi, I'm Jane M. Doe from Plano", LeadProfile { name: s("Jane M. Doe"), ..none() }),
+        ("this is dr john smith", LeadProfile { name: s("Dr. John Smith"), ..none() }),
+        ("I\u{2019}m JANE DOE", LeadProfile { name: s("Jane Doe"), ..none() }),
+        ("I'm interested in a new roof, just getting prices", LeadProfile { issues: tags(&["full_replacement"]), timeline: s("just_browsing"), ..none() }),
+        ("I'm looking for a quote on a re-roof", LeadProfile { issues: tags(&["full_replacement", "inspection"]), ..none() }),
         ("I'm not sure how old the roof is", none()),
-        ("this is urgent! water coming through the ceiling", Extracted { issues: tags(&["leak"]), timeline: s("asap"), ..none() }),
-        ("I'm in Dallas, roof got hit by hail", Extracted { issues: tags(&["hail_damage"]), ..none() }),
+        ("this is urgent! water coming through the ceiling", LeadProfile { issues: tags(&["leak"]), timeline: s("asap"), ..none() }),
+        ("I'm in Dallas, roof got hit by hail", LeadProfile { issues: tags(&["hail_damage"]), ..none() }),
         ("I am calling about my roof, I'm so worried", none()),
-        ("name: tom o'brien", Extracted { name: s("Tom O'Brien"), ..none() }),
-        ("This is Jane Doe calling about a leak", Extracted { name: s("Jane Doe"), issues: tags(&["leak"]), ..none() }),
+        ("name: tom o'brien", LeadProfile { name: s("Tom O'Brien"), ..none() }),
+        ("This is Jane Doe calling about a leak", LeadProfile { name: s("Jane Doe"), issues: tags(&["leak"]), ..none() }),
         (
             "Hi! I'm Sarah. My roof at 55 Birch Rd is leaking around the skylight and we have an insurance claim open. Sarah.Connor@gmail.com or 469-555-0199",
-            Extracted {
+            LeadProfile {
                 name: s("Sarah"),
                 email: s("sarah.connor@gmail.com"),
                 phone: s("+14695550199"),
@@ -206,7 +206,7 @@ mod tests {
         ),
         (
             "Looking to replace our roof this spring, budget $15k-$20k. -- Tom",
-            Extracted {
+            LeadProfile {
                 name: s("Tom"),
                 issues: tags(&["full_replacement"]),
                 timeline: s("few_months"),

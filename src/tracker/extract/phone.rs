@@ -44,36 +44,37 @@ pub fn find_phone(text: &str, region: phonenumber::country::Id) -> Option<(Range
 
 #[cfg(test)]
 mod tests {
+    use super::super::extract;
     use super::super::tests::{check, ex, none, s};
-    use super::super::{extract, Extracted};
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "my number is 2147483647",
-                Extracted {
+                LeadProfile {
                     phone: s("+12147483647"),
                     ..none()
                 },
             ),
             (
                 "+1 214 748 3647 is my cell",
-                Extracted {
+                LeadProfile {
                     phone: s("+12147483647"),
                     ..none()
                 },
             ),
             (
                 "1-214-748-3647 anytime",
-                Extracted {
+                LeadProfile {
                     phone: s("+12147483647"),
                     ..none()
                 },
             ),
             (
                 "Zip is 75201, built in 2004, $12,000",
-                Extracted {
+                LeadProfile {
                     budget: s("$12,000"),
                     ..none()
                 },

@@ -161,14 +161,14 @@ fn install_year(text: &str, now_year: i32) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, tags};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "20-year-old roof with curling shingles",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(20),
                     issues: tags(&["damaged_shingles"]),
                     ..none()
@@ -176,21 +176,21 @@ mod tests {
             ),
             (
                 "it's about 15 yrs old",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(15),
                     ..none()
                 },
             ),
             (
                 "The roof was installed in 2004",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(22),
                     ..none()
                 },
             ),
             (
                 "roof put on in 2010, moss and algae everywhere",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(16),
                     issues: tags(&["mold"]),
                     ..none()
@@ -198,63 +198,63 @@ mod tests {
             ),
             (
                 "original roof from when the house was built in 1998",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(28),
                     ..none()
                 },
             ),
             (
                 "the roof is 12, no leaks yet",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(12),
                     ..none()
                 },
             ),
             (
                 "roof is around fifteen years",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(15),
                     ..none()
                 },
             ),
             (
                 "roof is a couple years old",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(2),
                     ..none()
                 },
             ),
             (
                 "The roof is twenty-five years old",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(25),
                     ..none()
                 },
             ),
             (
                 "house built in 1998, roof replaced in 2015",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(11),
                     ..none()
                 },
             ),
             (
                 "the house is 40 years old, roof is maybe 10",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(10),
                     ..none()
                 },
             ),
             (
                 "we just got a brand new roof but the gutters are bad",
-                Extracted {
+                LeadProfile {
                     issues: tags(&["gutters"]),
                     ..none()
                 },
             ),
             (
                 "the roof has been leaking for 2 years",
-                Extracted {
+                LeadProfile {
                     issues: tags(&["leak"]),
                     ..none()
                 },
@@ -264,14 +264,14 @@ mod tests {
             ("The roof is from 1890, installed in 2030", none()),
             (
                 "installed in 2004",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(22),
                     ..none()
                 },
             ),
             (
                 "it was put on in 2004",
-                Extracted {
+                LeadProfile {
                     roof_age_years: Some(22),
                     ..none()
                 },

@@ -105,21 +105,21 @@ fn looking_for_work(text: &str, m: regex::Match) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, none, s, tags};
-    use super::super::Extracted;
+    use crate::domain::LeadProfile;
 
     #[test]
     fn phrasings() {
         check(&[
             (
                 "Need this done this week",
-                Extracted {
+                LeadProfile {
                     timeline: s("this_week"),
                     ..none()
                 },
             ),
             (
                 "can you come by friday?",
-                Extracted {
+                LeadProfile {
                     timeline: s("this_week"),
                     issues: tags(&["inspection"]),
                     ..none()
@@ -127,63 +127,63 @@ mod tests {
             ),
             (
                 "in the next few days please",
-                Extracted {
+                LeadProfile {
                     timeline: s("this_week"),
                     ..none()
                 },
             ),
             (
                 "sometime in a couple weeks",
-                Extracted {
+                LeadProfile {
                     timeline: s("this_month"),
                     ..none()
                 },
             ),
             (
                 "next week works",
-                Extracted {
+                LeadProfile {
                     timeline: s("this_month"),
                     ..none()
                 },
             ),
             (
                 "next month is fine",
-                Extracted {
+                LeadProfile {
                     timeline: s("next_month"),
                     ..none()
                 },
             ),
             (
                 "next spring, or sometime this year",
-                Extracted {
+                LeadProfile {
                     timeline: s("few_months"),
                     ..none()
                 },
             ),
             (
                 "no rush, not in a hurry",
-                Extracted {
+                LeadProfile {
                     timeline: s("just_browsing"),
                     ..none()
                 },
             ),
             (
                 "It's not urgent, maybe in a few months",
-                Extracted {
+                LeadProfile {
                     timeline: s("few_months"),
                     ..none()
                 },
             ),
             (
                 "not this week, maybe next month",
-                Extracted {
+                LeadProfile {
                     timeline: s("next_month"),
                     ..none()
                 },
             ),
             (
                 "leaking now! emergency",
-                Extracted {
+                LeadProfile {
                     issues: tags(&["leak"]),
                     timeline: s("asap"),
                     ..none()
@@ -191,7 +191,7 @@ mod tests {
             ),
             (
                 "just looking for someone to fix my leak",
-                Extracted {
+                LeadProfile {
                     issues: tags(&["leak"]),
                     ..none()
                 },
