@@ -334,14 +334,16 @@ impl Demo {
     pub(super) async fn chat_end(&mut self, l: &mut Run, s: Session) -> anyhow::Result<()> {
         let f = &s.fields;
         let facts = LeadFacts {
-            name: f.name.clone(),
-            email: f.email.clone(),
-            phone: f.phone.clone(),
-            property_address: f.property_address.clone(),
-            roof_age_years: f.roof_age_years,
-            issues: f.issues.clone(),
-            timeline: f.timeline.clone(),
-            budget: f.budget.clone(),
+            profile: LeadProfile {
+                name: f.name.clone(),
+                email: f.email.clone(),
+                phone: f.phone.clone(),
+                property_address: f.property_address.clone(),
+                roof_age_years: f.roof_age_years,
+                issues: f.issues.clone(),
+                timeline: f.timeline.clone(),
+                budget: f.budget.clone(),
+            },
             status: None,
         };
         let last = l.at;

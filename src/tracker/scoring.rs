@@ -159,15 +159,15 @@ fn rule(rules: &mut Vec<ScoreRule>, name: &'static str, points: i32, detail: Str
 fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
     let mut rules = Vec::new();
     rule(&mut rules, "base", BASE_POINTS, "Base score".to_string());
-    if known(&facts.email) || known(&facts.phone) {
-        let what = match (known(&facts.email), known(&facts.phone)) {
+    if known(&facts.profile.email) || known(&facts.profile.phone) {
+        let what = match (known(&facts.profile.email), known(&facts.profile.phone)) {
             (true, true) => "Email and phone provided",
             (true, false) => "Email provided",
             _ => "Phone provided",
         };
         rule(&mut rules, "contact_info", CONTACT_POINTS, what.to_string());
     }
-    if known(&facts.property_address) {
+    if known(&facts.profile.property_address) {
         rule(
             &mut rules,
             "property_address",
@@ -175,7 +175,11 @@ fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
             "Property address provided".to_string(),
         );
     }
-    if let Some(age) = facts.roof_age_years.filter(|&a| a > ROOF_AGE_OVER_YEARS) {
+    if let Some(age) = facts
+        .profile
+        .roof_age_years
+        .filter(|&a| a > ROOF_AGE_OVER_YEARS)
+    {
         rule(
             &mut rules,
             "roof_age",
@@ -183,7 +187,12 @@ fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
             format!("Roof is {age} years old (over {ROOF_AGE_OVER_YEARS})"),
         );
     }
-    if let Some(timeline) = facts.timeline.as_deref().filter(|t| is_urgent_timeline(t)) {
+    if let Some(timeline) = facts
+        .profile
+        .timeline
+        .as_deref()
+        .filter(|t| is_urgent_timeline(t))
+    {
         rule(
             &mut rules,
             "urgent_timeline",
@@ -399,6 +408,7 @@ mod tests {
     use super::*;
     use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
     use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::LeadProfile;
     use crate::domain::SentimentLabel::{Negative, Neutral, Positive};
     use crate::tracker::test_support::*;
 
@@ -412,12 +422,15 @@ mod tests {
 
     fn full_facts() -> LeadFacts {
         LeadFacts {
-            name: Some("Jane".into()),
-            email: Some("jane@example.com".into()),
-            phone: Some("555-0100".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(20),
-            timeline: Some("ASAP".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                email: Some("jane@example.com".into()),
+                phone: Some("555-0100".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(20),
+                timeline: Some("ASAP".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         }
     }
@@ -508,16 +521,25 @@ mod tests {
     #[test]
     fn chat_score_contact_info_adds_20_for_email_or_phone() {
         let email = LeadFacts {
-            email: Some("a@b.c".into()),
+            profile: LeadProfile {
+                email: Some("a@b.c".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let phone = LeadFacts {
-            phone: Some("555".into()),
+            profile: LeadProfile {
+                phone: Some("555".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let both = LeadFacts {
-            email: Some("a@b.c".into()),
-            phone: Some("555".into()),
+            profile: LeadProfile {
+                email: Some("a@b.c".into()),
+                phone: Some("555".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         for facts in [email, phone, both] {
@@ -526,7 +548,10 @@ mod tests {
             assert_eq!(names(&b), vec!["base", "contact_info"]);
         }
         let blank = LeadFacts {
-            email: Some("  ".into()),
+            profile: LeadProfile {
+                email: Some("  ".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         assert_eq!(chat_score(&blank, 0, 0).score, 50);
@@ -535,7 +560,10 @@ mod tests {
     #[test]
     fn chat_score_property_address_adds_15() {
         let facts = LeadFacts {
-            property_address: Some("1 Main St".into()),
+            profile: LeadProfile {
+                property_address: Some("1 Main St".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&facts, 0, 0);
@@ -547,7 +575,10 @@ mod tests {
     #[test]
     fn chat_score_roof_age_16_adds_10_but_exactly_15_does_not() {
         let age = |y| LeadFacts {
-            roof_age_years: Some(y),
+            profile: LeadProfile {
+                roof_age_years: Some(y),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         assert_eq!(chat_score(&age(15), 0, 0).score, 50);
@@ -560,7 +591,10 @@ mod tests {
     #[test]
     fn chat_score_urgent_timeline_adds_10_and_not_urgent_does_not() {
         let tl = |s: &str| LeadFacts {
-            timeline: Some(s.into()),
+            profile: LeadProfile {
+                timeline: Some(s.into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&tl("ASAP"), 0, 0);
@@ -614,9 +648,12 @@ mod tests {
     fn chat_score_exactly_100_needs_no_clamp_entry() {
         // 50 + 20 + 15 + 10 + 5 = 100
         let facts = LeadFacts {
-            phone: Some("555".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(30),
+            profile: LeadProfile {
+                phone: Some("555".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(30),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&facts, 0, 300);

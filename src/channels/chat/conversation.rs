@@ -242,19 +242,9 @@ fn to_message(c: &communications::Communication) -> ChatMessage {
     }
 }
 
-type FieldsRow = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-    Vec<String>,
-    Option<String>,
-    Option<String>,
-);
-
+/// The lead's profile as stored.
 async fn lead_fields(pool: &sqlx::PgPool, account: AccountId, lead: i64) -> Result<LeadProfile> {
-    let r: FieldsRow = sqlx::query_as(
+    let profile: LeadProfile = sqlx::query_as(
         "select name, email, phone, property_address, roof_age_years, issues, timeline, budget
          from leads where id = $1 and account_id = $2",
     )
@@ -263,16 +253,7 @@ async fn lead_fields(pool: &sqlx::PgPool, account: AccountId, lead: i64) -> Resu
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    Ok(LeadProfile {
-        name: r.0,
-        email: r.1,
-        phone: r.2,
-        property_address: r.3,
-        roof_age_years: r.4,
-        issues: r.5,
-        timeline: r.6,
-        budget: r.7,
-    })
+    Ok(profile)
 }
 
 async fn write_fields(
@@ -407,14 +388,7 @@ pub fn score(
     now: DateTime<Utc>,
 ) -> ScoreBreakdown {
     let facts = LeadFacts {
-        name: fields.name.clone(),
-        email: fields.email.clone(),
-        phone: fields.phone.clone(),
-        property_address: fields.property_address.clone(),
-        roof_age_years: fields.roof_age_years,
-        issues: fields.issues.clone(),
-        timeline: fields.timeline.clone(),
-        budget: fields.budget.clone(),
+        profile: fields.clone(),
         status: None,
     };
     let secs = (now - session.started_at).num_seconds().max(0);
