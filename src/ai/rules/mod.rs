@@ -152,7 +152,7 @@ impl RulesResponder {
             .take(6)
             .collect();
         let phone_channel = matches!(req.channel, Channel::Sms | Channel::PhoneCall);
-        let lead_phone = clean_opt(req.lead.phone.as_deref(), 32)
+        let lead_phone = clean_opt(req.lead.profile.phone.as_deref(), 32)
             .or_else(|| {
                 // As the lead wrote it (the extractor's E.164 form reads oddly in a reply).
                 inbound_texts(req)
@@ -175,7 +175,7 @@ impl RulesResponder {
             "booking_link": clean_opt(c.booking_link.as_deref(), 300),
             "financing": fact(&c.financing, 200),
             "insurance_claims": fact(&c.insurance_claims, 300),
-            "first_name": text::first_name(req.lead.name.as_deref()),
+            "first_name": text::first_name(req.lead.profile.name.as_deref()),
             "lead_phone": lead_phone,
             "channel": req.channel.as_str(),
             "short": phone_channel,

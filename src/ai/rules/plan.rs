@@ -109,12 +109,14 @@ fn known_fields(req: &ReplyRequest<'_>, intents: &[Intent]) -> Known {
     let lead = req.lead;
     let phone_channel = matches!(req.channel, Channel::Sms | Channel::PhoneCall);
     let mut k = Known {
-        phone: has(&lead.phone) || phone_channel,
-        contact: has(&lead.phone) || has(&lead.email) || req.channel != Channel::Chat,
-        address: has(&lead.property_address),
-        roof_age: lead.roof_age_years.is_some(),
-        timeline: has(&lead.timeline) || intents.contains(&Intent::Leak),
-        budget: has(&lead.budget),
+        phone: has(&lead.profile.phone) || phone_channel,
+        contact: has(&lead.profile.phone)
+            || has(&lead.profile.email)
+            || req.channel != Channel::Chat,
+        address: has(&lead.profile.property_address),
+        roof_age: lead.profile.roof_age_years.is_some(),
+        timeline: has(&lead.profile.timeline) || intents.contains(&Intent::Leak),
+        budget: has(&lead.profile.budget),
     };
     // What the lead wrote, read by the one extractor the chat and the tracker use.
     let year = chrono::Datelike::year(&chrono::Utc::now());
@@ -158,9 +160,9 @@ impl RulesResponder {
         if first_contact
             && !intents.iter().any(|i| i.is_topic())
             && !intents.contains(&Intent::Thanks)
-            && !req.lead.issues.is_empty()
+            && !req.lead.profile.issues.is_empty()
         {
-            let issues = req.lead.issues.join(". ");
+            let issues = req.lead.profile.issues.join(". ");
             for i in detect_intents(&issues) {
                 if matches!(
                     i,
