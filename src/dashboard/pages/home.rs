@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::format::{
     action_label, channel_label, display_name, hour_label, minutes_human, pct, Clock,
 };
-use super::{layout, PageError};
+use super::{layout, LeadLine, PageError};
 use crate::auth::session::Dash;
 use crate::dashboard::{charts, render};
 use crate::state::AppState;
@@ -25,14 +25,10 @@ struct ChannelRow {
     speed: String,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct DueRow {
-    id: i64,
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    score: i32,
-    score_band: String,
+    #[sqlx(flatten)]
+    lead: LeadLine,
     action: Option<String>,
     priority: Option<String>,
     reason: Option<String>,
@@ -116,10 +112,10 @@ pub async fn home(State(state): State<AppState>, Dash(s): Dash) -> Result<Respon
     let due: Vec<DueView> = due
         .into_iter()
         .map(|r| DueView {
-            id: r.id,
-            name: display_name(&r.name, &r.email, &r.phone),
-            score: r.score,
-            band: r.score_band,
+            id: r.lead.id,
+            name: display_name(&r.lead.name, &r.lead.email, &r.lead.phone),
+            score: r.lead.score,
+            band: r.lead.score_band,
             action: action_label(r.action.as_deref().unwrap_or("follow_up")),
             priority: r.priority.unwrap_or_default(),
             reason: r.reason.unwrap_or_default(),

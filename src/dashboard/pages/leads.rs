@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::format::{action_label, channel_label, display_name, display_phone, humanize, Clock};
-use super::{layout, param, query_map, PageError, PAGE_SIZE};
+use super::{layout, param, query_map, LeadLine, PageError, PAGE_SIZE};
 use crate::auth::session::{self, Dash};
 use crate::dashboard::{charts, render};
 use crate::domain::Channel;
@@ -19,12 +19,8 @@ use crate::state::AppState;
 
 #[derive(sqlx::FromRow)]
 struct LeadRow {
-    id: i64,
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    score: i32,
-    score_band: String,
+    #[sqlx(flatten)]
+    lead: LeadLine,
     status: String,
     preferred_channel: Option<String>,
     action: Option<String>,
@@ -155,13 +151,13 @@ pub async fn leads(
     let views: Vec<LeadView> = rows
         .into_iter()
         .map(|r| LeadView {
-            id: r.id,
-            named: r.name.is_some(),
-            name: display_name(&r.name, &r.email, &r.phone),
-            email: r.email,
-            phone: r.phone.as_deref().map(|p| display_phone(p, region)),
-            score: r.score,
-            band: r.score_band,
+            id: r.lead.id,
+            named: r.lead.name.is_some(),
+            name: display_name(&r.lead.name, &r.lead.email, &r.lead.phone),
+            email: r.lead.email,
+            phone: r.lead.phone.as_deref().map(|p| display_phone(p, region)),
+            score: r.lead.score,
+            band: r.lead.score_band,
             status: humanize(&r.status),
             preferred: channel_label(r.preferred_channel.as_deref().unwrap_or("")),
             action: r.action.as_deref().map(action_label),

@@ -41,6 +41,17 @@ pub const TIMELINE_LIMIT: i64 = 100;
 // ---------------------------------------------------------------------------
 // Errors and layout
 
+/// Who a lead is and how hot, as the lists show it (home's due actions, the leads table).
+#[derive(sqlx::FromRow)]
+struct LeadLine {
+    id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    score: i32,
+    score_band: String,
+}
+
 /// A failure while building a page: shown as an HTML page, never as JSON.
 pub struct PageError(ApiError);
 
