@@ -117,13 +117,12 @@ fn address_end(text: &str, mut end: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, s, tags};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "I live at 42 Elm Street",
                 LeadProfile {
@@ -181,6 +180,11 @@ mod tests {
                     ..none()
                 },
             ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }

@@ -181,13 +181,12 @@ fn dollars(value: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, s};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "budget around 15 thousand",
                 LeadProfile {
@@ -260,6 +259,11 @@ mod tests {
             ),
             ("the roof is 2004 and we have 20 years of problems", none()),
             ("20k square feet warehouse roof", none()),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }

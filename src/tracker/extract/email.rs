@@ -17,13 +17,12 @@ pub(super) fn find_email(text: &str) -> Option<(Range<usize>, String)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, s};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "Reach me at JANE.DOE@GMAIL.COM.",
                 LeadProfile {
@@ -47,6 +46,11 @@ mod tests {
                     ..none()
                 },
             ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }

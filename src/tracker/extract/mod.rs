@@ -100,9 +100,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn whole_messages() {
-        check(&[
+    fn whole_messages() -> Vec<(&'static str, LeadProfile)> {
+        vec![
         (
             "Hi, I'm Jane Doe, my roof at 123 Oak St, Dallas TX 75201 is about 20 years old and leaking after the hail storm. Need someone ASAP, budget around $12k. Call me at (214) 555-0134",
             LeadProfile {
@@ -116,7 +115,29 @@ mod tests {
                 budget: s("$12,000"),
             },
         ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_whole_messages() {
+        check(&whole_messages());
+    }
+
+    #[test]
+    fn the_phrasing_tables_keep_their_rows() {
+        let rows = [
+            whole_messages(),
+            address::tests::phrasings(),
+            budget::tests::phrasings(),
+            email::tests::phrasings(),
+            issues::tests::phrasings(),
+            name::tests::phrasings(),
+            phone::tests::phrasings(),
+            roof_age::tests::phrasings(),
+            timeline::tests::phrasings(),
+        ]
+        .concat();
+        assert!(rows.len() >= 40);
     }
 
     #[test]

@@ -167,13 +167,12 @@ fn title_case(word: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, s, tags};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
         ("I am Bob Smith and I need a roof inspection", LeadProfile { name: s("Bob Smith"), issues: tags(&["inspection"]), ..none() }),
         ("this is Bob, roof has some missing shingles", LeadProfile { name: s("Bob"), issues: tags(&["missing_shingles"]), ..none() }),
         ("my name is maria garcia and we have a leak in the kitchen ceiling", LeadProfile { name: s("Maria Garcia"), issues: tags(&["leak"]), ..none() }),
@@ -214,6 +213,11 @@ mod tests {
                 ..none()
             },
         ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }

@@ -43,14 +43,13 @@ pub fn find_phone(text: &str, region: phonenumber::country::Id) -> Option<(Range
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::extract;
     use super::super::tests::{check, ex, none, s};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "my number is 2147483647",
                 LeadProfile {
@@ -79,7 +78,12 @@ mod tests {
                     ..none()
                 },
             ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 
     #[test]

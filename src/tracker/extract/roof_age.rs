@@ -159,13 +159,12 @@ fn install_year(text: &str, now_year: i32) -> Option<i32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, tags};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "20-year-old roof with curling shingles",
                 LeadProfile {
@@ -277,6 +276,11 @@ mod tests {
                 },
             ),
             ("we replaced the windows in 2015", none()),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }

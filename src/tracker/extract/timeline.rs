@@ -103,13 +103,12 @@ fn looking_for_work(text: &str, m: regex::Match) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::tests::{check, none, s, tags};
     use crate::domain::LeadProfile;
 
-    #[test]
-    fn phrasings() {
-        check(&[
+    pub(in crate::tracker::extract) fn phrasings() -> Vec<(&'static str, LeadProfile)> {
+        vec![
             (
                 "Need this done this week",
                 LeadProfile {
@@ -196,6 +195,11 @@ mod tests {
                     ..none()
                 },
             ),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn reads_its_phrasings() {
+        check(&phrasings());
     }
 }
