@@ -1,8 +1,38 @@
 //! The crate's vocabulary, shared by every area: whose data (`AccountId`), which channel,
-//! which way, how it felt, where the lead stands. Plain data with their text forms (as the
-//! database and the API spell them); nothing here knows storage or HTTP.
+//! which way, how it felt, where the lead stands, what is known about a lead
+//! (`LeadProfile`). Plain data with their text forms (as the database and the API spell
+//! them); nothing here runs a query or serves a request.
 
 use serde::{Deserialize, Serialize};
+
+/// What is known about a lead, the fields every area reads: the extractor finds them in a
+/// message, the leads table stores them, the scoring, the AI and the chat read them.
+/// Deserializable with any field missing (a chat session's stored JSON).
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema, sqlx::FromRow,
+)]
+#[serde(default)]
+pub struct LeadProfile {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub property_address: Option<String>,
+    pub roof_age_years: Option<i32>,
+    /// Canonical issue tags, in a fixed order (staff may add their own).
+    pub issues: Vec<String>,
+    /// One of `asap`, `this_week`, `this_month`, `next_month`, `few_months`, `just_browsing`,
+    /// or what staff typed.
+    pub timeline: Option<String>,
+    /// Normalized: `$12,000`, `under $10,000`, `$8,000-$10,000`.
+    pub budget: Option<String>,
+}
+
+impl LeadProfile {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// An account (a roofing business): every row and query is scoped by one.
 pub type AccountId = i64;

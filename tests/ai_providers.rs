@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use leadline::ai::{
     AiConfig, AiResponder, CompanySettings, LeadContext, ProviderKind, ReplyRequest, Turn,
 };
-use leadline::domain::{Channel, Direction};
+use leadline::domain::{Channel, Direction, LeadProfile};
 
 const KEY: &str = "sk-test-SECRET-123456";
 
@@ -165,9 +165,12 @@ fn acme() -> CompanySettings {
 
 fn lead() -> LeadContext {
     LeadContext {
-        name: Some("Jane Doe".into()),
-        email: Some("jane@example.com".into()),
-        issues: vec!["leak".into()],
+        profile: LeadProfile {
+            name: Some("Jane Doe".into()),
+            email: Some("jane@example.com".into()),
+            issues: vec!["leak".into()],
+            ..LeadProfile::default()
+        },
         band: Some("HOT".into()),
         score: Some(82),
         next_action: Some("respond_immediately".into()),

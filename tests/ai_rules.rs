@@ -6,7 +6,7 @@ use leadline::ai::{
     should_skip, AiResponder, CompanySettings, LeadContext, Reply, ReplyRequest, RulesResponder,
     Turn,
 };
-use leadline::domain::{Channel, Direction, SentimentLabel};
+use leadline::domain::{Channel, Direction, LeadProfile, SentimentLabel};
 
 fn acme() -> CompanySettings {
     CompanySettings {
@@ -30,7 +30,10 @@ fn acme() -> CompanySettings {
 
 fn jane() -> LeadContext {
     LeadContext {
-        name: Some("Jane Doe".into()),
+        profile: LeadProfile {
+            name: Some("Jane Doe".into()),
+            ..LeadProfile::default()
+        },
         ..Default::default()
     }
 }
@@ -250,25 +253,30 @@ fn intents_are_not_fooled_by_lookalikes() {
 
 fn bool_lead(mask: u32) -> LeadContext {
     LeadContext {
-        name: Some("Sam".into()),
-        email: (mask & 1 != 0).then(|| "sam@example.com".into()),
-        phone: (mask & 2 != 0).then(|| "+13125550111".into()),
-        property_address: (mask & 4 != 0).then(|| "12 Elm St, Oak Park".into()),
-        roof_age_years: (mask & 8 != 0).then_some(18),
-        timeline: (mask & 16 != 0).then(|| "this month".into()),
-        budget: (mask & 32 != 0).then(|| "$15k".into()),
+        profile: LeadProfile {
+            name: Some("Sam".into()),
+            email: (mask & 1 != 0).then(|| "sam@example.com".into()),
+            phone: (mask & 2 != 0).then(|| "+13125550111".into()),
+            property_address: (mask & 4 != 0).then(|| "12 Elm St, Oak Park".into()),
+            roof_age_years: (mask & 8 != 0).then_some(18),
+            timeline: (mask & 16 != 0).then(|| "this month".into()),
+            budget: (mask & 32 != 0).then(|| "$15k".into()),
+            ..LeadProfile::default()
+        },
         ..Default::default()
     }
 }
 
 fn is_known(lead: &LeadContext, channel: Channel, f: Field) -> bool {
     match f {
-        Field::Contact => lead.email.is_some() || lead.phone.is_some() || channel != Chat,
-        Field::Phone => lead.phone.is_some() || matches!(channel, Sms | Channel::PhoneCall),
-        Field::Address => lead.property_address.is_some(),
-        Field::RoofAge => lead.roof_age_years.is_some(),
-        Field::Timeline => lead.timeline.is_some(),
-        Field::Budget => lead.budget.is_some(),
+        Field::Contact => {
+            lead.profile.email.is_some() || lead.profile.phone.is_some() || channel != Chat
+        }
+        Field::Phone => lead.profile.phone.is_some() || matches!(channel, Sms | Channel::PhoneCall),
+        Field::Address => lead.profile.property_address.is_some(),
+        Field::RoofAge => lead.profile.roof_age_years.is_some(),
+        Field::Timeline => lead.profile.timeline.is_some(),
+        Field::Budget => lead.profile.budget.is_some(),
     }
 }
 
@@ -335,7 +343,10 @@ fn what_the_lead_just_wrote_counts_as_known() {
     let r = rules();
     let company = acme();
     let lead = LeadContext {
-        email: Some("jane@example.com".into()),
+        profile: LeadProfile {
+            email: Some("jane@example.com".into()),
+            ..jane().profile
+        },
         ..jane()
     };
     let conv = inbound(
@@ -516,8 +527,11 @@ fn negative_sentiment_and_address_concerns_apologize_and_offer_a_call() {
     }
     // Without a company phone, offer to call the lead.
     let lead = LeadContext {
+        profile: LeadProfile {
+            phone: Some("312-555-0142".into()),
+            ..jane().profile
+        },
         sentiment: Some(SentimentLabel::Negative),
-        phone: Some("312-555-0142".into()),
         ..jane()
     };
     let company = CompanySettings {
@@ -648,8 +662,11 @@ fn deterministic() {
 fn lead_values_are_cleaned_and_capped() {
     let r = rules();
     let lead = LeadContext {
-        name: Some("Ja\u{0007}ne\u{202E}\u{200B}".into()),
-        phone: Some(format!("312\n555\r0199{}", "9".repeat(100))),
+        profile: LeadProfile {
+            name: Some("Ja\u{0007}ne\u{202E}\u{200B}".into()),
+            phone: Some(format!("312\n555\r0199{}", "9".repeat(100))),
+            ..LeadProfile::default()
+        },
         ..Default::default()
     };
     let (rep, _) = reply(
@@ -674,7 +691,10 @@ fn lead_values_are_cleaned_and_capped() {
 fn first_contact_uses_tracker_issues() {
     let r = rules();
     let lead = LeadContext {
-        issues: vec!["leak over the garage".into()],
+        profile: LeadProfile {
+            issues: vec!["leak over the garage".into()],
+            ..jane().profile
+        },
         ..jane()
     };
     let (rep, _) = reply(

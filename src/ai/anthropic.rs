@@ -80,40 +80,21 @@ pub fn response_text(v: &Value) -> Result<String, AiError> {
 #[async_trait::async_trait]
 impl Responder for AnthropicResponder {
     async fn reply(&self, req: &ReplyRequest<'_>) -> Result<Reply, AiError> {
-        let (plan, question) = prompt::plan_and_question(&self.rules, req);
-        let p = prompt::build(req, &plan, question.as_deref());
-        if p.messages.is_empty() {
-            return Err(AiError::Config("no inbound message to answer".into()));
-        }
-        let body = request_body(&p, &self.call.model, self.call.max_tokens);
-        let url = format!("{}/v1/messages", self.call.base_url);
-        let headers = [
-            (HeaderName::from_static("x-api-key"), self.api_key.clone()),
-            (
-                HeaderName::from_static("anthropic-version"),
-                ANTHROPIC_VERSION.to_string(),
-            ),
-        ];
-        let resp = http::post_json(
-            &self.client,
-            "anthropic",
-            &url,
-            &headers,
-            &body,
-            &self.call,
-            Some(&self.api_key),
-        )
-        .await?;
-        let raw = response_text(&resp)?;
-        http::provider_reply(
-            &self.rules,
-            req,
-            &plan,
-            "anthropic",
-            &raw,
-            &resp,
-            &self.call.model,
-        )
+        let wire = http::Wire {
+            provider: "anthropic",
+            path: "/v1/messages",
+            headers: vec![
+                (HeaderName::from_static("x-api-key"), self.api_key.clone()),
+                (
+                    HeaderName::from_static("anthropic-version"),
+                    ANTHROPIC_VERSION.to_string(),
+                ),
+            ],
+            secret: Some(&self.api_key),
+            body: request_body,
+            text: response_text,
+        };
+        http::exchange(&self.client, &self.call, &self.rules, req, wire).await
     }
 
     fn name(&self) -> &'static str {

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::Value;
 
+use crate::ai::prompt::{self, Prompt};
 use crate::ai::text::clean_inline;
-use crate::ai::{AiConfig, AiError, MAX_RETRY_AFTER};
+use crate::ai::{AiConfig, AiError, Reply, ReplyRequest, RulesResponder, MAX_RETRY_AFTER};
 
 /// What one provider call may spend.
 #[derive(Debug, Clone)]
@@ -246,4 +247,46 @@ pub(crate) fn provider_reply(
             .map(|i| i.as_str().to_string())
             .collect(),
     })
+}
+
+/// What tells one provider's wire format from another's.
+pub(crate) struct Wire<'a> {
+    pub provider: &'static str,
+    /// Appended to the base URL, e.g. `/v1/messages`.
+    pub path: &'static str,
+    pub headers: Vec<(HeaderName, String)>,
+    /// Redacted from any error text.
+    pub secret: Option<&'a str>,
+    pub body: fn(&Prompt, &str, u32) -> Value,
+    pub text: fn(&Value) -> Result<String, AiError>,
+}
+
+/// One provider reply, the same steps for every provider: the rules' plan and question,
+/// the prompt, the POST, and the provider's text shaped for the channel.
+pub(crate) async fn exchange(
+    client: &reqwest::Client,
+    call: &CallSettings,
+    rules: &RulesResponder,
+    req: &ReplyRequest<'_>,
+    wire: Wire<'_>,
+) -> Result<Reply, AiError> {
+    let (plan, question) = prompt::plan_and_question(rules, req);
+    let p = prompt::build(req, &plan, question.as_deref());
+    if p.messages.is_empty() {
+        return Err(AiError::Config("no inbound message to answer".into()));
+    }
+    let body = (wire.body)(&p, &call.model, call.max_tokens);
+    let url = format!("{}{}", call.base_url, wire.path);
+    let resp = post_json(
+        client,
+        wire.provider,
+        &url,
+        &wire.headers,
+        &body,
+        call,
+        wire.secret,
+    )
+    .await?;
+    let raw = (wire.text)(&resp)?;
+    provider_reply(rules, req, &plan, wire.provider, &raw, &resp, &call.model)
 }

@@ -62,17 +62,11 @@ pub struct CompanySettings {
     pub signature: Option<String>,
 }
 
-/// What the tracker knows about the lead.
+/// What the tracker knows about the lead: its profile, and how it stands.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LeadContext {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub property_address: Option<String>,
-    pub roof_age_years: Option<i32>,
-    pub issues: Vec<String>,
-    pub timeline: Option<String>,
-    pub budget: Option<String>,
+    #[serde(flatten)]
+    pub profile: crate::domain::LeadProfile,
     pub score: Option<i32>,
     /// "HOT" / "WARM" / "COLD"
     pub band: Option<String>,

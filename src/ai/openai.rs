@@ -1,7 +1,7 @@
 //! OpenAI-compatible chat completions: `POST {base}/v1/chat/completions`
 //! (OpenAI, or a local Ollama / vLLM / llama.cpp server without a key).
 
-use reqwest::header::{HeaderName, AUTHORIZATION};
+use reqwest::header::AUTHORIZATION;
 use serde_json::{json, Value};
 
 use crate::ai::http::{self, CallSettings};
@@ -80,38 +80,19 @@ pub fn response_text(v: &Value) -> Result<String, AiError> {
 #[async_trait::async_trait]
 impl Responder for OpenAiResponder {
     async fn reply(&self, req: &ReplyRequest<'_>) -> Result<Reply, AiError> {
-        let (plan, question) = prompt::plan_and_question(&self.rules, req);
-        let p = prompt::build(req, &plan, question.as_deref());
-        if p.messages.is_empty() {
-            return Err(AiError::Config("no inbound message to answer".into()));
-        }
-        let body = request_body(&p, &self.call.model, self.call.max_tokens);
-        let url = format!("{}/v1/chat/completions", self.call.base_url);
-        let headers: Vec<(HeaderName, String)> = self
-            .api_key
-            .iter()
-            .map(|k| (AUTHORIZATION, format!("Bearer {k}")))
-            .collect();
-        let resp = http::post_json(
-            &self.client,
-            "openai",
-            &url,
-            &headers,
-            &body,
-            &self.call,
-            self.api_key.as_deref(),
-        )
-        .await?;
-        let raw = response_text(&resp)?;
-        http::provider_reply(
-            &self.rules,
-            req,
-            &plan,
-            "openai",
-            &raw,
-            &resp,
-            &self.call.model,
-        )
+        let wire = http::Wire {
+            provider: "openai",
+            path: "/v1/chat/completions",
+            headers: self
+                .api_key
+                .iter()
+                .map(|k| (AUTHORIZATION, format!("Bearer {k}")))
+                .collect(),
+            secret: self.api_key.as_deref(),
+            body: request_body,
+            text: response_text,
+        };
+        http::exchange(&self.client, &self.call, &self.rules, req, wire).await
     }
 
     fn name(&self) -> &'static str {

@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::ai::{CompanySettings, LeadContext, Reply, ReplyRequest, Turn};
 use crate::auth::AuthAccount;
 use crate::communications::{record, LeadRef, NewCommunication, Recorded};
+use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Channel, Direction, SentimentLabel};
 use crate::error::{ApiError, Result};
 use crate::extract::Json;
@@ -37,19 +38,14 @@ pub async fn load_company(pool: &sqlx::PgPool, account: AccountId) -> Result<Com
         .unwrap_or_default())
 }
 
-type ContextRow = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-    Vec<String>,
-    Option<String>,
-    Option<String>,
-    i32,
-    String,
-    serde_json::Value,
-);
+#[derive(sqlx::FromRow)]
+struct ContextRow {
+    #[sqlx(flatten)]
+    profile: LeadProfile,
+    score: i32,
+    score_band: String,
+    insights: serde_json::Value,
+}
 
 /// What the tracker knows about the lead, and its recent conversation (oldest first).
 pub async fn lead_context(
@@ -66,33 +62,13 @@ pub async fn lead_context(
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    let (
-        name,
-        email,
-        phone,
-        property_address,
-        roof_age_years,
-        issues,
-        timeline,
-        budget,
-        score,
-        band,
-        insights,
-    ) = row;
     // A lead never scored yet has `{}`: nothing known.
-    let stored: Option<crate::tracker::LeadInsights> = serde_json::from_value(insights).ok();
+    let stored: Option<crate::tracker::LeadInsights> = serde_json::from_value(row.insights).ok();
     let sentiment: Option<SentimentLabel> = stored.as_ref().and_then(|s| s.most_recent_sentiment);
     let ctx = LeadContext {
-        name,
-        email,
-        phone,
-        property_address,
-        roof_age_years,
-        issues,
-        timeline,
-        budget,
-        score: Some(score),
-        band: Some(band),
+        profile: row.profile,
+        score: Some(row.score),
+        band: Some(row.score_band),
         sentiment,
         next_action: stored.map(|s| s.next_action.action),
     };

@@ -26,6 +26,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::{find_by_provider_id, Communication, NewCommunication, Recorded, COMM_COLUMNS};
+use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Direction, Identity};
 use crate::error::{unique_violation, ApiError, Result};
 use crate::leads::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
@@ -211,10 +212,13 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
             None if job.work.lead_id.is_some() => job.answer(Err(ApiError::NotFound("lead"))),
             None => {
                 let mut facts = LeadFacts {
-                    name: job.work.who.name.clone(),
-                    email: job.work.who.email.clone(),
-                    phone: job.work.who.phone.clone(),
-                    property_address: job.work.who.property_address.clone(),
+                    profile: LeadProfile {
+                        name: job.work.who.name.clone(),
+                        email: job.work.who.email.clone(),
+                        phone: job.work.who.phone.clone(),
+                        property_address: job.work.who.property_address.clone(),
+                        ..LeadProfile::default()
+                    },
                     ..LeadFacts::default()
                 };
                 let stored = store::compute(

@@ -4,7 +4,8 @@
 //! loaded from anywhere but this server.
 //!
 //! - [`session`]: sign-in sessions, the session cookie, CSRF, and the `Dash` extractor.
-//! - [`pages`]: the pages (home, integrations, leads, lead profile, conversations, login).
+//! - [`pages`]: the pages, one file a page (home, integrations, leads, lead profile,
+//!   conversations, login).
 //! - [`charts`]: inline SVG charts.
 
 pub mod charts;

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::channels::email::parse::ParsedEmail;
 use crate::communications::{record, LeadRef, NewCommunication};
+use crate::domain::LeadProfile;
 use crate::domain::{Channel, Direction};
-use crate::tracker::extract::LeadFields;
 use crate::tracker::model::LeadFacts;
 
 use super::clock::{secs, Actor, Gap};
@@ -34,7 +34,7 @@ pub(super) struct Session {
     first: DateTime<Utc>,
     messages: u32,
     /// What the visitor told us.
-    pub(super) fields: LeadFields,
+    pub(super) fields: LeadProfile,
 }
 
 impl Demo {
@@ -256,7 +256,7 @@ impl Demo {
             started: start - Duration::seconds(l.clock.gen_range(8..40)),
             first: start,
             messages: 0,
-            fields: LeadFields {
+            fields: LeadProfile {
                 name: None,
                 email: None,
                 phone: None,
@@ -334,14 +334,16 @@ impl Demo {
     pub(super) async fn chat_end(&mut self, l: &mut Run, s: Session) -> anyhow::Result<()> {
         let f = &s.fields;
         let facts = LeadFacts {
-            name: f.name.clone(),
-            email: f.email.clone(),
-            phone: f.phone.clone(),
-            property_address: f.property_address.clone(),
-            roof_age_years: f.roof_age_years,
-            issues: f.issues.clone(),
-            timeline: f.timeline.clone(),
-            budget: f.budget.clone(),
+            profile: LeadProfile {
+                name: f.name.clone(),
+                email: f.email.clone(),
+                phone: f.phone.clone(),
+                property_address: f.property_address.clone(),
+                roof_age_years: f.roof_age_years,
+                issues: f.issues.clone(),
+                timeline: f.timeline.clone(),
+                budget: f.budget.clone(),
+            },
             status: None,
         };
         let last = l.at;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Channel, Direction, LeadStatus, SentimentLabel};
 use crate::error::{ApiError, Result};
 use crate::tracker::model::{LeadFacts, Touch};
@@ -15,14 +16,8 @@ pub const REFRESH_WINDOW: i64 = crate::tracker::SCORE_WINDOW as i64;
 
 #[derive(sqlx::FromRow)]
 struct FactsRow {
-    name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    property_address: Option<String>,
-    roof_age_years: Option<i32>,
-    issues: Vec<String>,
-    timeline: Option<String>,
-    budget: Option<String>,
+    #[sqlx(flatten)]
+    profile: LeadProfile,
     status: String,
     timezone: String,
 }
@@ -250,15 +245,8 @@ where
 
 fn facts_of(row: FactsRow) -> LeadFacts {
     LeadFacts {
-        name: row.name,
-        email: row.email,
-        phone: row.phone,
-        property_address: row.property_address,
-        roof_age_years: row.roof_age_years,
-        issues: row.issues,
-        timeline: row.timeline,
-        budget: row.budget,
         status: LeadStatus::parse(&row.status),
+        profile: row.profile,
     }
 }
 

@@ -105,14 +105,14 @@ fn known(value: &Option<String>) -> bool {
 /// The profile fields that are unknown, in [`PROFILE_FIELDS`] order.
 pub fn missing_fields(facts: &LeadFacts) -> Vec<&'static str> {
     let present = [
-        known(&facts.name),
-        known(&facts.email),
-        known(&facts.phone),
-        known(&facts.property_address),
-        facts.roof_age_years.is_some(),
-        !facts.issues.is_empty(),
-        known(&facts.timeline),
-        known(&facts.budget),
+        known(&facts.profile.name),
+        known(&facts.profile.email),
+        known(&facts.profile.phone),
+        known(&facts.profile.property_address),
+        facts.profile.roof_age_years.is_some(),
+        !facts.profile.issues.is_empty(),
+        known(&facts.profile.timeline),
+        known(&facts.profile.budget),
     ];
     PROFILE_FIELDS
         .iter()
@@ -284,6 +284,7 @@ mod tests {
     use super::*;
     use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
     use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::LeadProfile;
     use crate::domain::SentimentLabel::{Negative, Positive};
     use crate::tracker::engagement::engagement;
     use crate::tracker::summary::summarize;
@@ -311,14 +312,16 @@ mod tests {
     #[test]
     fn full_profile_is_100_complete() {
         let facts = LeadFacts {
-            name: Some("Jane".into()),
-            email: Some("j@x.com".into()),
-            phone: Some("555".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(0),
-            issues: vec!["leak".into()],
-            timeline: Some("spring".into()),
-            budget: Some("$10k".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                email: Some("j@x.com".into()),
+                phone: Some("555".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(0),
+                issues: vec!["leak".into()],
+                timeline: Some("spring".into()),
+                budget: Some("$10k".into()),
+            },
             status: None,
         };
         let e = run(&facts, &[], 50, 0, 0);
@@ -329,10 +332,13 @@ mod tests {
     #[test]
     fn partial_profile_rounds_half_up_and_treats_blank_as_missing() {
         let facts = LeadFacts {
-            name: Some("Jane".into()),
-            email: Some("   ".into()),
-            phone: Some("555".into()),
-            roof_age_years: Some(18),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                email: Some("   ".into()),
+                phone: Some("555".into()),
+                roof_age_years: Some(18),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         // 3 of 8 = 37.5 → 38
@@ -343,13 +349,16 @@ mod tests {
             vec!["email", "property_address", "issues", "timeline", "budget"]
         );
         let seven = LeadFacts {
-            name: Some("Jane".into()),
-            email: Some("j@x.com".into()),
-            phone: Some("555".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(3),
-            issues: vec!["hail".into()],
-            timeline: Some("June".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                email: Some("j@x.com".into()),
+                phone: Some("555".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(3),
+                issues: vec!["hail".into()],
+                timeline: Some("June".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let e = run(&seven, &[], 50, 0, 0);

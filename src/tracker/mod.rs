@@ -148,7 +148,7 @@ pub fn analyze(
 pub(crate) mod test_support {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
-    use crate::domain::{Channel, Direction, SentimentLabel};
+    use crate::domain::{Channel, Direction, LeadProfile, SentimentLabel};
     use crate::tracker::model::{LeadFacts, Touch};
 
     /// Monday 2024-06-03 12:00 UTC: minute 0 of every hand-built history.
@@ -190,7 +190,10 @@ pub(crate) mod test_support {
     /// Facts with just a name.
     pub fn named(name: &str) -> LeadFacts {
         LeadFacts {
-            name: Some(name.to_string()),
+            profile: LeadProfile {
+                name: Some(name.to_string()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         }
     }
@@ -237,6 +240,7 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::*;
     use super::*;
+    use crate::domain::LeadProfile;
     use crate::domain::{Channel, Direction, LeadStatus};
     use chrono::Duration;
 
@@ -245,8 +249,11 @@ mod tests {
     #[test]
     fn stored_insights_keep_the_paths_the_dashboard_queries_and_read_back() {
         let facts = LeadFacts {
-            name: Some("Jane".into()),
-            phone: Some("555-0100".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                phone: Some("555-0100".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let t = [super::test_support::t(0, Channel::Sms, Direction::Inbound)];
@@ -272,8 +279,11 @@ mod tests {
     #[test]
     fn analyze_on_no_communications_recommends_first_contact() {
         let facts = LeadFacts {
-            name: Some("Jane".into()),
-            phone: Some("555-0100".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                phone: Some("555-0100".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let insights = analyze(&facts, &[], 0, base());

@@ -1,5 +1,5 @@
 //! Plain data the tracker reasons over: a lead's known facts and its touches.
-use crate::domain::{Channel, Direction, LeadStatus, SentimentLabel};
+use crate::domain::{Channel, Direction, LeadProfile, LeadStatus, SentimentLabel};
 use chrono::{DateTime, Utc};
 
 /// One communication, as the tracker sees it.
@@ -15,16 +15,9 @@ pub struct Touch {
     pub duration_seconds: Option<i32>,
 }
 
-/// What is known about a lead (fields of the `leads` row).
+/// What the scoring and the next action read about a lead: its profile and where it stands.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LeadFacts {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub property_address: Option<String>,
-    pub roof_age_years: Option<i32>,
-    pub issues: Vec<String>,
-    pub timeline: Option<String>,
-    pub budget: Option<String>,
+    pub profile: LeadProfile,
     pub status: Option<LeadStatus>, // None = new
 }

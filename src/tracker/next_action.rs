@@ -102,6 +102,7 @@ fn known(value: &Option<String>) -> bool {
 
 fn who(facts: &LeadFacts) -> String {
     facts
+        .profile
         .name
         .as_deref()
         .map(str::trim)
@@ -144,9 +145,9 @@ fn by_channel(channel: Option<Channel>) -> &'static str {
 }
 
 fn contact_channel(facts: &LeadFacts) -> Option<Channel> {
-    if known(&facts.phone) {
+    if known(&facts.profile.phone) {
         Some(Channel::PhoneCall)
-    } else if known(&facts.email) {
+    } else if known(&facts.profile.email) {
         Some(Channel::Email)
     } else {
         None
@@ -252,7 +253,7 @@ pub fn next_action(
     let declining_negative = summary.sentiment_trend == Trend::Declining
         && summary.most_recent_sentiment == Some(SentimentLabel::Negative);
     if latest_inbound == Some(SentimentLabel::Negative) || declining_negative {
-        let channel = if known(&facts.phone) {
+        let channel = if known(&facts.profile.phone) {
             Some(Channel::PhoneCall)
         } else {
             engagement.preferred_channel.or(default_channel)
@@ -293,10 +294,11 @@ pub fn next_action(
     }
 
     // 6. ready for a quote
-    let quote_facts_known =
-        known(&facts.property_address) && known(&facts.timeline) && known(&facts.budget);
+    let quote_facts_known = known(&facts.profile.property_address)
+        && known(&facts.profile.timeline)
+        && known(&facts.profile.budget);
     if status == LeadStatus::Inspected || (quote_facts_known && status < LeadStatus::Quoted) {
-        let channel = if known(&facts.email) {
+        let channel = if known(&facts.profile.email) {
             Some(Channel::Email)
         } else {
             default_channel
@@ -395,6 +397,7 @@ mod tests {
     use super::*;
     use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
     use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::LeadProfile;
     use crate::domain::SentimentLabel::{Negative, Positive};
     use crate::tracker::engagement::engagement;
     use crate::tracker::summary::summarize;
@@ -453,8 +456,11 @@ mod tests {
     #[test]
     fn no_touches_means_make_first_contact_by_phone_then_email_then_nothing() {
         let phone = LeadFacts {
-            phone: Some("555-0100".into()),
-            email: Some("jane@example.com".into()),
+            profile: LeadProfile {
+                phone: Some("555-0100".into()),
+                email: Some("jane@example.com".into()),
+                ..named("Jane").profile
+            },
             ..named("Jane")
         };
         let a = next(&phone, &[], 0);
@@ -467,7 +473,10 @@ mod tests {
         );
 
         let email = LeadFacts {
-            email: Some("jane@example.com".into()),
+            profile: LeadProfile {
+                email: Some("jane@example.com".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let a = next(&email, &[], 0);
@@ -535,7 +544,10 @@ mod tests {
     #[test]
     fn negative_latest_inbound_means_address_concerns_by_phone_when_known() {
         let facts = LeadFacts {
-            phone: Some("555-0100".into()),
+            profile: LeadProfile {
+                phone: Some("555-0100".into()),
+                ..named("Jane").profile
+            },
             ..named("Jane")
         };
         let touches = [
@@ -596,7 +608,10 @@ mod tests {
     #[test]
     fn inspected_lead_gets_send_quote_by_email_when_known() {
         let facts = LeadFacts {
-            email: Some("jane@example.com".into()),
+            profile: LeadProfile {
+                email: Some("jane@example.com".into()),
+                ..with_status("Jane", LeadStatus::Inspected).profile
+            },
             ..with_status("Jane", LeadStatus::Inspected)
         };
         let touches = [t(0, Sms, In), t(10, Sms, Out)];
@@ -613,9 +628,12 @@ mod tests {
     #[test]
     fn address_timeline_and_budget_known_before_quote_gets_send_quote() {
         let facts = LeadFacts {
-            property_address: Some("1 Main St".into()),
-            timeline: Some("next month".into()),
-            budget: Some("$12k".into()),
+            profile: LeadProfile {
+                property_address: Some("1 Main St".into()),
+                timeline: Some("next month".into()),
+                budget: Some("$12k".into()),
+                ..with_status("Jane", LeadStatus::Contacted).profile
+            },
             ..with_status("Jane", LeadStatus::Contacted)
         };
         let touches = [t(0, Sms, In), t(10, Sms, Out)];
@@ -628,7 +646,10 @@ mod tests {
         );
         // without the budget it is not ready
         let partial = LeadFacts {
-            budget: None,
+            profile: LeadProfile {
+                budget: None,
+                ..facts.profile
+            },
             ..facts
         };
         assert_ne!(next(&partial, &touches, 60).action, "send_quote");
@@ -677,7 +698,10 @@ mod tests {
     #[test]
     fn never_replied_for_30_days_gets_re_engage_by_phone_when_known() {
         let facts = LeadFacts {
-            phone: Some("555".into()),
+            profile: LeadProfile {
+                phone: Some("555".into()),
+                ..named("Jane").profile
+            },
             ..named("Jane")
         };
         let touches = [t(0, Email, Out), t(DAY, Email, Out)];

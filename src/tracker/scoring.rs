@@ -139,103 +139,9 @@ pub struct ScoreBreakdown {
     pub rules: Vec<ScoreRule>,
 }
 
-/// Single words that mark an urgent timeline.
-const URGENT_WORDS: &[&str] = &[
-    "asap",
-    "soon",
-    "sooner",
-    "soonest",
-    "urgent",
-    "urgently",
-    "urgency",
-    "immediately",
-    "immediate",
-    "emergency",
-    "today",
-    "tonight",
-    "tomorrow",
-    "rush",
-    "hurry",
-];
-/// Multi-word phrases that mark an urgent timeline.
-const URGENT_PHRASES: &[&[&str]] = &[
-    &["right", "away"],
-    &["right", "now"],
-    &["this", "week"],
-    &["this", "weekend"],
-];
-/// Words that negate an urgent cue within [`NEGATION_WINDOW`] words before it.
-const NEGATORS: &[&str] = &[
-    "not", "no", "isnt", "arent", "nothing", "never", "dont", "doesnt", "without", "nor",
-];
-/// How many words before an urgent cue are searched for a negator.
-const NEGATION_WINDOW: usize = 3;
-
-/// Whether a free-text timeline sounds urgent (case-insensitive, whole words).
-///
-/// Urgent cues: ASAP (also "a.s.a.p."), soon/sooner/soonest (so "as soon as
-/// possible"), urgent, immediately, emergency, today, tonight, tomorrow, rush,
-/// hurry, "right away", "right now", "this week", "this weekend". Words only
-/// match whole ("soonish" does not match "soon"). A cue is ignored when a
-/// negator (not, no, isn't, never, don't, …) appears within the 3 words before
-/// it in the same clause (clauses split at punctuation and "but"), so "not
-/// urgent", "no rush", "not an emergency" are not urgent, while "no rush, but
-/// as soon as possible" is; "no later than tomorrow" is urgent. Text with no
-/// cue ("just browsing", "next year") is not urgent.
-pub fn is_urgent_timeline(text: &str) -> bool {
-    let lower = text
-        .to_lowercase()
-        .replace('\u{2019}', "'")
-        .replace("a.s.a.p.", "asap")
-        .replace("a.s.a.p", "asap");
-    let mut clause: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut urgent = false;
-    for ch in lower.chars().chain(std::iter::once('.')) {
-        if ch.is_alphanumeric() {
-            word.push(ch);
-        } else if ch == '\'' {
-            // contractions: isn't → isnt
-        } else {
-            if !word.is_empty() {
-                clause.push(std::mem::take(&mut word));
-            }
-            let ends_clause = matches!(ch, '.' | ',' | ';' | ':' | '!' | '?' | '\n' | '(' | ')');
-            if ends_clause {
-                urgent |= clause_is_urgent(&clause);
-                clause.clear();
-            }
-        }
-    }
-    urgent
-}
-
-fn clause_is_urgent(words: &[String]) -> bool {
-    // "but" starts a new clause: "no rush but asap"
-    words
-        .split(|w| w == "but")
-        .any(|part| (0..part.len()).any(|i| cue_at(part, i) && !negated(part, i)))
-}
-
-fn cue_at(words: &[String], i: usize) -> bool {
-    URGENT_WORDS.contains(&words[i].as_str())
-        || URGENT_PHRASES.iter().any(|phrase| {
-            words.len() >= i + phrase.len()
-                && phrase
-                    .iter()
-                    .zip(&words[i..])
-                    .all(|(p, w)| *p == w.as_str())
-        })
-}
-
-fn negated(words: &[String], i: usize) -> bool {
-    let from = i.saturating_sub(NEGATION_WINDOW);
-    (from..i).any(|j| {
-        NEGATORS.contains(&words[j].as_str())
-            // "no later than tomorrow" is a deadline, not a negation
-            && words.get(j + 1).map(String::as_str) != Some("later")
-    })
-}
+/// Whether a lead's timeline sounds urgent: read by the one extractor (its timeline phrases
+/// and negation), so the scoring and the lead card never disagree.
+pub use crate::tracker::extract::is_urgent_timeline;
 
 fn known(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|s| !s.trim().is_empty())
@@ -253,15 +159,15 @@ fn rule(rules: &mut Vec<ScoreRule>, name: &'static str, points: i32, detail: Str
 fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
     let mut rules = Vec::new();
     rule(&mut rules, "base", BASE_POINTS, "Base score".to_string());
-    if known(&facts.email) || known(&facts.phone) {
-        let what = match (known(&facts.email), known(&facts.phone)) {
+    if known(&facts.profile.email) || known(&facts.profile.phone) {
+        let what = match (known(&facts.profile.email), known(&facts.profile.phone)) {
             (true, true) => "Email and phone provided",
             (true, false) => "Email provided",
             _ => "Phone provided",
         };
         rule(&mut rules, "contact_info", CONTACT_POINTS, what.to_string());
     }
-    if known(&facts.property_address) {
+    if known(&facts.profile.property_address) {
         rule(
             &mut rules,
             "property_address",
@@ -269,7 +175,11 @@ fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
             "Property address provided".to_string(),
         );
     }
-    if let Some(age) = facts.roof_age_years.filter(|&a| a > ROOF_AGE_OVER_YEARS) {
+    if let Some(age) = facts
+        .profile
+        .roof_age_years
+        .filter(|&a| a > ROOF_AGE_OVER_YEARS)
+    {
         rule(
             &mut rules,
             "roof_age",
@@ -277,7 +187,12 @@ fn profile_rules(facts: &LeadFacts) -> Vec<ScoreRule> {
             format!("Roof is {age} years old (over {ROOF_AGE_OVER_YEARS})"),
         );
     }
-    if let Some(timeline) = facts.timeline.as_deref().filter(|t| is_urgent_timeline(t)) {
+    if let Some(timeline) = facts
+        .profile
+        .timeline
+        .as_deref()
+        .filter(|t| is_urgent_timeline(t))
+    {
         rule(
             &mut rules,
             "urgent_timeline",
@@ -493,6 +408,7 @@ mod tests {
     use super::*;
     use crate::domain::Channel::{Chat, Email, PhoneCall, Sms};
     use crate::domain::Direction::{Inbound as In, Outbound as Out};
+    use crate::domain::LeadProfile;
     use crate::domain::SentimentLabel::{Negative, Neutral, Positive};
     use crate::tracker::test_support::*;
 
@@ -506,12 +422,15 @@ mod tests {
 
     fn full_facts() -> LeadFacts {
         LeadFacts {
-            name: Some("Jane".into()),
-            email: Some("jane@example.com".into()),
-            phone: Some("555-0100".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(20),
-            timeline: Some("ASAP".into()),
+            profile: LeadProfile {
+                name: Some("Jane".into()),
+                email: Some("jane@example.com".into()),
+                phone: Some("555-0100".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(20),
+                timeline: Some("ASAP".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         }
     }
@@ -602,16 +521,25 @@ mod tests {
     #[test]
     fn chat_score_contact_info_adds_20_for_email_or_phone() {
         let email = LeadFacts {
-            email: Some("a@b.c".into()),
+            profile: LeadProfile {
+                email: Some("a@b.c".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let phone = LeadFacts {
-            phone: Some("555".into()),
+            profile: LeadProfile {
+                phone: Some("555".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let both = LeadFacts {
-            email: Some("a@b.c".into()),
-            phone: Some("555".into()),
+            profile: LeadProfile {
+                email: Some("a@b.c".into()),
+                phone: Some("555".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         for facts in [email, phone, both] {
@@ -620,7 +548,10 @@ mod tests {
             assert_eq!(names(&b), vec!["base", "contact_info"]);
         }
         let blank = LeadFacts {
-            email: Some("  ".into()),
+            profile: LeadProfile {
+                email: Some("  ".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         assert_eq!(chat_score(&blank, 0, 0).score, 50);
@@ -629,7 +560,10 @@ mod tests {
     #[test]
     fn chat_score_property_address_adds_15() {
         let facts = LeadFacts {
-            property_address: Some("1 Main St".into()),
+            profile: LeadProfile {
+                property_address: Some("1 Main St".into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&facts, 0, 0);
@@ -641,7 +575,10 @@ mod tests {
     #[test]
     fn chat_score_roof_age_16_adds_10_but_exactly_15_does_not() {
         let age = |y| LeadFacts {
-            roof_age_years: Some(y),
+            profile: LeadProfile {
+                roof_age_years: Some(y),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         assert_eq!(chat_score(&age(15), 0, 0).score, 50);
@@ -654,7 +591,10 @@ mod tests {
     #[test]
     fn chat_score_urgent_timeline_adds_10_and_not_urgent_does_not() {
         let tl = |s: &str| LeadFacts {
-            timeline: Some(s.into()),
+            profile: LeadProfile {
+                timeline: Some(s.into()),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&tl("ASAP"), 0, 0);
@@ -708,9 +648,12 @@ mod tests {
     fn chat_score_exactly_100_needs_no_clamp_entry() {
         // 50 + 20 + 15 + 10 + 5 = 100
         let facts = LeadFacts {
-            phone: Some("555".into()),
-            property_address: Some("1 Main St".into()),
-            roof_age_years: Some(30),
+            profile: LeadProfile {
+                phone: Some("555".into()),
+                property_address: Some("1 Main St".into()),
+                roof_age_years: Some(30),
+                ..LeadProfile::default()
+            },
             ..LeadFacts::default()
         };
         let b = chat_score(&facts, 0, 300);

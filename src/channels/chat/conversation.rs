@@ -18,7 +18,8 @@ use crate::tracker::scoring::{chat_score, ScoreBreakdown};
 
 use super::realtime::{publish, Event};
 use super::sites::{settings_from_pg_row, WidgetSettings, SETTINGS_COLUMNS};
-use crate::tracker::extract::{merge, Extracted, LeadFields};
+use crate::domain::LeadProfile;
+use crate::tracker::extract::merge;
 
 /// Longest message a visitor or agent may send.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -241,19 +242,9 @@ fn to_message(c: &communications::Communication) -> ChatMessage {
     }
 }
 
-type FieldsRow = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-    Vec<String>,
-    Option<String>,
-    Option<String>,
-);
-
-async fn lead_fields(pool: &sqlx::PgPool, account: AccountId, lead: i64) -> Result<LeadFields> {
-    let r: FieldsRow = sqlx::query_as(
+/// The lead's profile as stored.
+async fn lead_fields(pool: &sqlx::PgPool, account: AccountId, lead: i64) -> Result<LeadProfile> {
+    let profile: LeadProfile = sqlx::query_as(
         "select name, email, phone, property_address, roof_age_years, issues, timeline, budget
          from leads where id = $1 and account_id = $2",
     )
@@ -262,23 +253,14 @@ async fn lead_fields(pool: &sqlx::PgPool, account: AccountId, lead: i64) -> Resu
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    Ok(LeadFields {
-        name: r.0,
-        email: r.1,
-        phone: r.2,
-        property_address: r.3,
-        roof_age_years: r.4,
-        issues: r.5,
-        timeline: r.6,
-        budget: r.7,
-    })
+    Ok(profile)
 }
 
 async fn write_fields(
     pool: &sqlx::PgPool,
     account: AccountId,
     lead: i64,
-    f: &LeadFields,
+    f: &LeadProfile,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update leads set name = $3, email = $4, phone = $5, property_address = $6, roof_age_years = $7,
@@ -309,8 +291,8 @@ async fn write_fields(
 pub async fn absorb(
     state: &AppState,
     session: &mut Session,
-    found: &Extracted,
-) -> Result<LeadFields> {
+    found: &LeadProfile,
+) -> Result<LeadProfile> {
     let lead = lead_of(state, session).await?;
     let known = lead_fields(&state.pool, session.account, lead).await?;
     if found.is_empty() {
@@ -351,8 +333,8 @@ async fn fold_into_existing(
     state: &AppState,
     session: &mut Session,
     anonymous: i64,
-    merged: &LeadFields,
-) -> Result<Option<LeadFields>> {
+    merged: &LeadProfile,
+) -> Result<Option<LeadProfile>> {
     let account = session.account;
     let mut tx = state.pool.begin().await?;
     let existing: Option<(i64,)> = sqlx::query_as(
@@ -400,20 +382,13 @@ async fn fold_into_existing(
 
 /// The session's score by the chat rules, after `messages` messages in all.
 pub fn score(
-    fields: &LeadFields,
+    fields: &LeadProfile,
     messages: i32,
     session: &Session,
     now: DateTime<Utc>,
 ) -> ScoreBreakdown {
     let facts = LeadFacts {
-        name: fields.name.clone(),
-        email: fields.email.clone(),
-        phone: fields.phone.clone(),
-        property_address: fields.property_address.clone(),
-        roof_age_years: fields.roof_age_years,
-        issues: fields.issues.clone(),
-        timeline: fields.timeline.clone(),
-        budget: fields.budget.clone(),
+        profile: fields.clone(),
         status: None,
     };
     let secs = (now - session.started_at).num_seconds().max(0);
@@ -424,7 +399,7 @@ pub fn score(
 pub async fn update_session(
     state: &AppState,
     session: &mut Session,
-    fields: &LeadFields,
+    fields: &LeadProfile,
     added: i32,
 ) -> Result<ScoreBreakdown> {
     let now = Utc::now();

@@ -27,7 +27,8 @@ use super::conversation::{
 };
 use super::realtime::{publish, Event};
 use super::session::{event_stream, last_event_id};
-use crate::tracker::extract::{extract, Extracted};
+use crate::domain::LeadProfile;
+use crate::tracker::extract::extract;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -355,12 +356,12 @@ pub struct ExtractBody {
 
 /// The lead details found in a free text (what the chat merges into the lead).
 #[utoipa::path(post, path = "/api/chat/lead/extract", tag = "chat", request_body = ExtractBody,
-    responses((status = 200, body = Extracted), (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+    responses((status = 200, body = LeadProfile), (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn extract_lead(
     State(state): State<AppState>,
     AuthAccount(_account): AuthAccount,
     Json(body): Json<ExtractBody>,
-) -> Result<Json<Extracted>> {
+) -> Result<Json<LeadProfile>> {
     if body.text.chars().count() > 20_000 {
         return Err(ApiError::invalid("text is longer than 20000 characters"));
     }

@@ -32,8 +32,9 @@ use super::conversation::{
 use super::cors::{check_origin, AllowOrigin};
 use super::realtime::{publish, Event};
 use super::sites::{settings_from_pg_row, PublicSettings, SETTINGS_COLUMNS};
+use crate::domain::LeadProfile;
 use crate::extract::ClientIp;
-use crate::tracker::extract::{extract, Extracted};
+use crate::tracker::extract::extract;
 
 /// Paths the widget calls from other origins.
 pub const PUBLIC_PATHS: [&str; 7] = [
@@ -420,11 +421,11 @@ async fn contact(
             wait,
         ));
     }
-    let found = Extracted {
+    let found = LeadProfile {
         name,
         email,
         phone,
-        ..Extracted::default()
+        ..LeadProfile::default()
     };
     let fields = absorb(&state, &mut session, &found).await?;
     conversation::update_session(&state, &mut session, &fields, 0).await?;

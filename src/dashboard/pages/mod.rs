@@ -1,0 +1,127 @@
+//! The dashboard's pages, one file a page. Each reads what it shows from the same
+//! functions and account filter as the API, renders a template, and leaves actions to the
+//! page's script, which calls the JSON API with the session cookie.
+//!
+//! - [`format`]: the account's clock and how numbers, names and phones read.
+//! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`]: the pages.
+
+mod conversations;
+mod format;
+mod home;
+mod integrations;
+mod lead;
+mod leads;
+mod login;
+
+pub use conversations::conversations;
+pub use format::{action_label, channel_label, display_phone, humanize, minutes_human, pct};
+pub use home::home;
+pub use integrations::{integrations, widget_preview};
+pub use lead::lead;
+pub use leads::leads;
+pub use login::{login, login_form, logout, CsrfForm, LoginForm};
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+
+use super::{render, ASSET_VERSION};
+use crate::auth::session::Session;
+use crate::error::ApiError;
+
+/// Leads per page of the leads list.
+pub const PAGE_SIZE: i64 = 25;
+/// Timeline entries shown on a lead's page (newest first).
+pub const TIMELINE_LIMIT: i64 = 100;
+
+// ---------------------------------------------------------------------------
+// Errors and layout
+
+/// Who a lead is and how hot, as the lists show it (home's due actions, the leads table).
+#[derive(sqlx::FromRow)]
+struct LeadLine {
+    id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    score: i32,
+    score_band: String,
+}
+
+/// A failure while building a page: shown as an HTML page, never as JSON.
+pub struct PageError(ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<sqlx::Error> for PageError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            ApiError::NotFound(what) => error_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                &format!("This {what} does not exist, or it belongs to another account."),
+            ),
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "dashboard page failed");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The page could not be built. Try again in a moment.",
+                )
+            }
+            e => error_page(e.status(), "Something went wrong", &e.to_string()),
+        }
+    }
+}
+
+/// A standalone error page (no account data on it).
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    render(
+        status,
+        "error.html",
+        context! { title, message, status => status.as_u16(), asset_v => ASSET_VERSION.as_str() },
+    )
+}
+
+/// The answer to a form posted without the session's CSRF token: nothing was done.
+pub fn csrf_rejected() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form was not sent from a current Leadline page (its security token is missing or wrong), \
+         so nothing was changed. Go back, reload the page and try again.",
+    )
+}
+
+fn layout(s: &Session, nav: &str, title: &str) -> minijinja::Value {
+    context! {
+        signed_in => true,
+        csrf => s.csrf_token,
+        account_name => s.account_name,
+        nav,
+        title,
+        asset_v => ASSET_VERSION.as_str(),
+    }
+}
+
+fn query_map(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> HashMap<String, String> {
+    q.map(|Query(m)| m).unwrap_or_default()
+}
+
+fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
