@@ -88,6 +88,40 @@ impl Totals {
         t.5 += s.5;
     }
 
+    /// Adds what two queries read over one range `($2, $3)` of the account `$1`: the
+    /// sums per type (`type` and the six `Sums`) and the inbound touches per quarter hour.
+    async fn absorb<B>(
+        &mut self,
+        pool: &sqlx::PgPool,
+        sums: &str,
+        quarters: &str,
+        account: i64,
+        (lo, hi): (B, B),
+    ) -> Result<()>
+    where
+        B: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Copy,
+    {
+        let rows: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(sums)
+            .bind(account)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(pool)
+            .await?;
+        for (k, a, b, c, d, e, f) in rows {
+            self.add(k, (a, b, c, d, e, f));
+        }
+        let per_quarter: Vec<(i32, i64)> = sqlx::query_as(quarters)
+            .bind(account)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(pool)
+            .await?;
+        for (q, n) in per_quarter {
+            self.add_quarter(q, n);
+        }
+        Ok(())
+    }
+
     fn add_quarter(&mut self, q: i32, n: i64) {
         if let Some(slot) = usize::try_from(q)
             .ok()
@@ -143,30 +177,12 @@ async fn add_live(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    let rows: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(&format!(
-        "select type, {SUMS} from communications where {LIVE_RANGE} group by type"
-    ))
-    .bind(account)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    for (k, a, b, c, d, e, f) in rows {
-        t.add(k, (a, b, c, d, e, f));
-    }
-    let quarters: Vec<(i32, i64)> = sqlx::query_as(&format!(
+    let sums = format!("select type, {SUMS} from communications where {LIVE_RANGE} group by type");
+    let quarters = format!(
         "select {QUARTER}::int, count(*) from communications
          where {LIVE_RANGE} and direction = 'inbound' group by 1"
-    ))
-    .bind(account)
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    for (q, n) in quarters {
-        t.add_quarter(q, n);
-    }
-    Ok(())
+    );
+    t.absorb(pool, &sums, &quarters, account, (from, to)).await
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
@@ -211,31 +227,17 @@ async fn totals(
         return Ok(t);
     };
     fill_days(pool, account, lo, hi).await?;
-    let cached: Vec<(String, i64, i64, i64, f64, i64, i64)> = sqlx::query_as(
+    t.absorb(
+        pool,
         "select type, sum(inbound)::int8, sum(outbound)::int8, sum(answered)::int8, sum(reply_secs)::float8,
                 sum(replies)::int8, sum(ai_outbound)::int8
          from stats_days where account_id = $1 and day >= $2 and day < $3 group by type",
-    )
-    .bind(account)
-    .bind(lo)
-    .bind(hi)
-    .fetch_all(pool)
-    .await?;
-    for (k, a, b, c, d, e, f) in cached {
-        t.add(k, (a, b, c, d, e, f));
-    }
-    let quarters: Vec<(i16, i64)> = sqlx::query_as(
-        "select quarter, sum(inbound)::int8 from stats_day_quarters
+        "select quarter::int, sum(inbound)::int8 from stats_day_quarters
          where account_id = $1 and day >= $2 and day < $3 group by quarter",
+        account,
+        (lo, hi),
     )
-    .bind(account)
-    .bind(lo)
-    .bind(hi)
-    .fetch_all(pool)
     .await?;
-    for (q, n) in quarters {
-        t.add_quarter(q.into(), n);
-    }
     if from.is_some_and(|f| f < day_start(lo)) || (from.is_none() && first.is_some_and(|f| f < lo))
     {
         add_live(pool, &mut t, account, from, Some(day_start(lo))).await?;
