@@ -124,7 +124,21 @@ async fn the_document_states_shapes_refusals_and_limits() {
         .await
         .body;
     let schemas = &doc["components"]["schemas"];
-    let breakdown = &schemas["Lead"]["properties"]["score_breakdown"];
+    // `Lead` is its profile (a `$ref`) and its own fields, under `allOf`.
+    let lead = &schemas["Lead"];
+    let breakdown = lead["allOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain([lead])
+        .map(|part| &part["properties"]["score_breakdown"])
+        .find(|p| p.is_object())
+        .unwrap_or_else(|| panic!("Lead has no score_breakdown: {lead}"));
+    assert!(
+        lead.to_string()
+            .contains("\"$ref\":\"#/components/schemas/LeadProfile\""),
+        "{lead}"
+    );
     assert_eq!(breakdown["type"], "array", "{breakdown}");
     assert_eq!(breakdown["items"]["$ref"], "#/components/schemas/ScoreRule");
 

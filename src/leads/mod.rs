@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::AuthAccount;
-use crate::domain::{AccountId, Identity};
+use crate::domain::{AccountId, Identity, LeadProfile};
 use crate::error::{unique_violation, ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{Cursor, Page, PageParams};
@@ -34,14 +34,10 @@ const LEAD_COLUMNS: &str = "id, name, email, phone, property_address, roof_age_y
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Lead {
     pub id: i64,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub property_address: Option<String>,
-    pub roof_age_years: Option<i32>,
-    pub issues: Vec<String>,
-    pub timeline: Option<String>,
-    pub budget: Option<String>,
+    /// Name, contact, address, roof age, issues, timeline, budget (same JSON fields).
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub profile: LeadProfile,
     pub source: Option<String>,
     /// Pipeline stage: new, contacted, inspection_scheduled, inspected, quoted, won, lost.
     pub status: String,

@@ -153,6 +153,7 @@ pub(super) async fn send_sms(
         (None, Some(id)) => {
             let lead = crate::leads::get(&state.pool, account, id).await?;
             let phone = lead
+                .profile
                 .phone
                 .ok_or_else(|| ApiError::invalid("this lead has no phone number"))?;
             (phone, Some(id))

@@ -153,7 +153,7 @@ pub async fn lead(
     let sm = &ins.summary;
     let na = &ins.next_action;
     let en = &ins.enrichment;
-    let name = display_name(&lead.name, &lead.email, &lead.phone);
+    let name = display_name(&lead.profile.name, &lead.profile.email, &lead.profile.phone);
     let title = name.clone();
     Ok(render(
         StatusCode::OK,
@@ -162,14 +162,14 @@ pub async fn lead(
             lead => context! {
                 id => lead.id,
                 name => name,
-                named => lead.name.is_some(),
-                email => lead.email,
-                phone => lead.phone.as_deref().map(|p| display_phone(p, state.config.default_region)),
-                property_address => lead.property_address,
-                roof_age_years => lead.roof_age_years,
-                issues => lead.issues,
-                timeline => lead.timeline,
-                budget => lead.budget,
+                named => lead.profile.name.is_some(),
+                email => lead.profile.email,
+                phone => lead.profile.phone.as_deref().map(|p| display_phone(p, state.config.default_region)),
+                property_address => lead.profile.property_address,
+                roof_age_years => lead.profile.roof_age_years,
+                issues => lead.profile.issues,
+                timeline => lead.profile.timeline,
+                budget => lead.profile.budget,
                 source => lead.source,
                 status => lead.status,
                 status_label => humanize(&lead.status),
