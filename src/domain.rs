@@ -141,17 +141,82 @@ impl LeadStatus {
     }
 }
 
-/// Normalized identity: what find-or-create matches on.
+/// An email address as leads are matched on: lower-cased, checked once (`Email::parse`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// From `jane@x.com` or `Jane Doe <Jane@X.com>`; `None` when it is not an address.
+    pub fn parse(raw: &str) -> Option<Self> {
+        crate::phone::normalize_email(raw).map(Self)
+    }
+}
+
+/// A phone number as leads are matched on: E.164, checked once (`Phone::parse`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    /// `raw` read in `region` when it has no country code; `None` when not a valid number.
+    pub fn parse(raw: &str, region: phonenumber::country::Id) -> Option<Self> {
+        crate::phone::normalize_phone(raw, region).map(Self)
+    }
+}
+
+macro_rules! text_newtype {
+    ($($t:ty),*) => {$(
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    )*};
+}
+text_newtype!(Email, Phone);
+
+/// Normalized identity: what find-or-create matches on. The email and phone can only be
+/// made by parsing, so a lookup never runs on an unnormalized key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Identity {
     pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
     pub property_address: Option<String>,
 }
 
 impl Identity {
     pub fn is_empty(&self) -> bool {
         self.email.is_none() && self.phone.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_and_phones_exist_only_normalized() {
+        let e = Email::parse(" Jane Doe <Jane@X.com> ").unwrap();
+        assert_eq!(&*e, "jane@x.com");
+        assert_eq!(Email::parse("not an address"), None);
+        let p = Phone::parse("(312) 641-2278", phonenumber::country::Id::US).unwrap();
+        assert_eq!(p.to_string(), "+13126412278");
+        assert_eq!(Phone::parse("12", phonenumber::country::Id::US), None);
+        let who = Identity {
+            phone: Some(p),
+            ..Identity::default()
+        };
+        assert!(!who.is_empty());
     }
 }

@@ -341,7 +341,7 @@ async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
     }
     let sms = |i: usize, pmid: &str| {
         let who = Identity {
-            phone: Some(phone(i)),
+            phone: leadline::domain::Phone::parse(&phone(i), phonenumber::country::Id::US),
             ..Identity::default()
         };
         let mut new =

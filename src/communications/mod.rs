@@ -11,12 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::AuthAccount;
-use crate::domain::{AccountId, Channel, Direction, Identity};
+use crate::domain::{AccountId, Channel, Direction, Email, Identity, Phone};
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::leads::{self, clean, normalize_identity, LeadIdentity};
 use crate::pagination::{Cursor, Page, PageParams};
-use crate::phone::{normalize_email, normalize_phone};
 use crate::state::AppState;
 use crate::tracker;
 use crate::tracker::model::Touch;
@@ -63,9 +62,9 @@ pub async fn record(
             if who.is_empty() {
                 if let Some(addr) = new.counterpart() {
                     match new.channel {
-                        Channel::Email => who.email = normalize_email(addr),
+                        Channel::Email => who.email = Email::parse(addr),
                         Channel::Sms | Channel::PhoneCall => {
-                            who.phone = normalize_phone(addr, state.config.default_region)
+                            who.phone = Phone::parse(addr, state.config.default_region)
                         }
                         Channel::Chat => {}
                     }

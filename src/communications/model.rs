@@ -182,12 +182,8 @@ impl NewCommunication {
             strip(t);
         });
         if let LeadRef::Identity(who) = &mut self.lead {
-            for field in [
-                &mut who.name,
-                &mut who.email,
-                &mut who.phone,
-                &mut who.property_address,
-            ] {
+            // The email and phone were parsed: they hold no NUL.
+            for field in [&mut who.name, &mut who.property_address] {
                 strip_opt(field);
             }
         }

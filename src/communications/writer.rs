@@ -214,8 +214,8 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                 let mut facts = LeadFacts {
                     profile: LeadProfile {
                         name: job.work.who.name.clone(),
-                        email: job.work.who.email.clone(),
-                        phone: job.work.who.phone.clone(),
+                        email: job.work.who.email.clone().map(String::from),
+                        phone: job.work.who.phone.clone().map(String::from),
                         property_address: job.work.who.property_address.clone(),
                         ..LeadProfile::default()
                     },

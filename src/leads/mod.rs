@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::AuthAccount;
-use crate::domain::{AccountId, Identity, LeadProfile};
+use crate::domain::{AccountId, Email, Identity, LeadProfile, Phone};
 use crate::error::{unique_violation, ApiError, Result};
 use crate::extract::{Json, Path, Query};
 use crate::pagination::{Cursor, Page, PageParams};
@@ -77,13 +77,13 @@ pub fn normalize_identity(
 ) -> Result<Identity> {
     let email = match clean(&raw.email) {
         None => None,
-        Some(e) => Some(normalize_email(&e).ok_or_else(|| {
+        Some(e) => Some(Email::parse(&e).ok_or_else(|| {
             ApiError::invalid(format!("lead.email {e:?} is not an email address"))
         })?),
     };
     let phone = match clean(&raw.phone) {
         None => None,
-        Some(p) => Some(normalize_phone(&p, region).ok_or_else(|| {
+        Some(p) => Some(Phone::parse(&p, region).ok_or_else(|| {
             ApiError::invalid(format!("lead.phone {p:?} is not a valid phone number"))
         })?),
     };

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
 use crate::communications::{self, LeadRef, NewCommunication};
-use crate::domain::{AccountId, Channel, Direction, Identity};
+use crate::domain::{AccountId, Channel, Direction, Identity, Phone};
 use crate::error::Result;
 use crate::phone::normalize_phone;
 use crate::state::AppState;
@@ -242,7 +242,7 @@ pub async fn handle_event(state: &AppState, ev: &Event) -> Result<Handled> {
         Direction::Inbound => fold.from.clone(),
         Direction::Outbound => fold.to.clone(),
     }
-    .and_then(|n| normalize_phone(&n, state.config.default_region));
+    .and_then(|n| Phone::parse(&n, state.config.default_region));
     let Some(lead_phone) = lead_phone else {
         tracing::warn!(event = %ev.id, "call with an unusable caller number; stored only");
         mark_processed(&state.pool, std::slice::from_ref(&ev.id), Some(account)).await?;
@@ -309,7 +309,7 @@ pub async fn handle_event(state: &AppState, ev: &Event) -> Result<Handled> {
             Some(MissedCall {
                 account,
                 our_number: ours,
-                caller: lead_phone.clone(),
+                caller: lead_phone.to_string(),
                 session_id: fold.session_id.clone(),
             })
         })

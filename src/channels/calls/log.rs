@@ -10,12 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthAccount;
 use crate::communications::{self, Communication, LeadRef, NewCommunication};
-use crate::domain::{Channel, Direction, Identity};
+use crate::domain::{Channel, Direction, Identity, Phone};
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Query};
 use crate::leads::clean;
 use crate::pagination::{Cursor, Page, PageParams};
-use crate::phone::normalize_phone;
 use crate::state::AppState;
 
 use super::transcript::derive;
@@ -83,7 +82,7 @@ pub(super) async fn log_call(
         (Some(id), None) => LeadRef::Id(id),
         (None, Some(p)) => LeadRef::Identity(Identity {
             phone: Some(
-                normalize_phone(&p, state.config.default_region).ok_or_else(|| {
+                Phone::parse(&p, state.config.default_region).ok_or_else(|| {
                     ApiError::invalid(format!("phone {p:?} is not a valid phone number"))
                 })?,
             ),

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
 use crate::communications::{self, LeadRef, NewCommunication};
-use crate::domain::{AccountId, Channel, Direction, Identity};
+use crate::domain::{AccountId, Channel, Direction, Identity, Phone};
 use crate::error::{ApiError, Result};
 use crate::phone::normalize_phone;
 use crate::state::AppState;
@@ -88,7 +88,7 @@ pub(crate) async fn handle_received(state: &AppState, ev: &Event) -> Result<&'st
         .unwrap_or_default();
     let mut new = NewCommunication::new(
         LeadRef::Identity(Identity {
-            phone: Some(from.clone()),
+            phone: Phone::parse(&from, region),
             ..Default::default()
         }),
         Channel::Sms,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthAccount;
 use crate::communications::{self, LeadRef, NewCommunication};
 use crate::crypto::Sealed;
-use crate::domain::{AccountId, Channel, Direction, Identity};
+use crate::domain::{AccountId, Channel, Direction, Identity, Phone};
 use crate::error::{ApiError, Result};
 use crate::extract::Json;
 use crate::outbox::{self, OutboxItem, Outcome};
@@ -261,7 +261,7 @@ async fn try_deliver(state: &AppState, item: &OutboxItem) -> Result<Outcome> {
     let lead = match job.lead_id {
         Some(id) => LeadRef::Id(id),
         None => LeadRef::Identity(Identity {
-            phone: Some(job.to.clone()),
+            phone: Phone::parse(&job.to, state.config.default_region),
             ..Default::default()
         }),
     };
