@@ -95,15 +95,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         crate::accounts::create(&pool, &name).await?
                     }
                     AccountCommand::Key { account } => {
-                        crate::accounts::new_key(&pool, account).await?
+                        crate::accounts::new_key(&pool, crate::domain::AccountId(account)).await?
                     }
                     AccountCommand::RevokeKey {
                         account,
                         prefix,
                         id,
                     } => {
-                        let done =
-                            crate::keys::revoke(&pool, account, id, prefix.as_deref()).await?;
+                        let done = crate::keys::revoke(
+                            &pool,
+                            crate::domain::AccountId(account),
+                            id,
+                            prefix.as_deref(),
+                        )
+                        .await?;
                         anyhow::ensure!(done, "account {account} has no such live key");
                         println!(
                             "{}",

@@ -34,8 +34,20 @@ impl LeadProfile {
     }
 }
 
-/// An account (a roofing business): every row and query is scoped by one.
-pub type AccountId = i64;
+/// An account (a roofing business): every row and query is scoped by one. A type of its
+/// own, so an account can never be passed where a lead or message id is meant.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct AccountId(pub i64);
+
+impl std::fmt::Display for AccountId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -148,13 +148,19 @@ async fn a_sent_reply_is_recorded_as_ai_generated_with_its_provider() {
     let a = app.account("Acme").await;
     let r = app.log(&a.key, json!({"type": "chat", "direction": "inbound", "content": "Is anyone there? I need a roof inspection.", "lead": {"email": "jo@x.com"}})).await;
     let lead = r.body["lead_id"].as_i64().unwrap();
-    let reply = leadline::ai::service::reply_for_lead(&app.state, a.id, lead, Channel::Chat, None)
-        .await
-        .unwrap()
-        .expect("an answer");
+    let reply = leadline::ai::service::reply_for_lead(
+        &app.state,
+        leadline::domain::AccountId(a.id),
+        lead,
+        Channel::Chat,
+        None,
+    )
+    .await
+    .unwrap()
+    .expect("an answer");
     let rec = leadline::ai::service::record_reply(
         &app.state,
-        a.id,
+        leadline::domain::AccountId(a.id),
         lead,
         Channel::Chat,
         &reply,
@@ -168,10 +174,14 @@ async fn a_sent_reply_is_recorded_as_ai_generated_with_its_provider() {
     assert_eq!(c.direction, "outbound");
     assert_eq!(c.metadata["ai"]["provider"], "rules");
     // The last turn is now ours: nothing more to answer automatically.
-    assert!(
-        leadline::ai::service::reply_for_lead(&app.state, a.id, lead, Channel::Chat, None)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(leadline::ai::service::reply_for_lead(
+        &app.state,
+        leadline::domain::AccountId(a.id),
+        lead,
+        Channel::Chat,
+        None
+    )
+    .await
+    .unwrap()
+    .is_none());
 }

@@ -71,7 +71,7 @@ async fn missing_malformed_unknown_and_revoked_keys_get_401() {
 async fn a_second_key_works_and_keys_are_stored_only_as_hashes() {
     let app = spawn_app().await;
     let acct = app.account("Acme").await;
-    let second = leadline::accounts::new_key(&app.pool, acct.id)
+    let second = leadline::accounts::new_key(&app.pool, leadline::domain::AccountId(acct.id))
         .await
         .unwrap();
     assert_ne!(second.api_key, acct.key);
@@ -353,9 +353,11 @@ async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
     };
     // Queued in one go (this test's runtime runs the writer only once all are queued).
     let jobs = [sms(0, "b-0"), sms(1, "seed-0"), sms(2, "b-2")];
-    let outcomes =
-        futures_util::future::join_all(jobs.into_iter().map(|new| record(&app.state, a.id, new)))
-            .await;
+    let outcomes = futures_util::future::join_all(
+        jobs.into_iter()
+            .map(|new| record(&app.state, leadline::domain::AccountId(a.id), new)),
+    )
+    .await;
     let outcomes: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
     assert!(!outcomes[0].duplicate && !outcomes[2].duplicate);
     assert_eq!(outcomes[0].communication.lead_id, leads[0]);
@@ -376,9 +378,11 @@ async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
 
     // The same three without the repeat go as one statement.
     let jobs = [sms(0, "c-0"), sms(1, "c-1"), sms(2, "c-2")];
-    let outcomes =
-        futures_util::future::join_all(jobs.into_iter().map(|new| record(&app.state, a.id, new)))
-            .await;
+    let outcomes = futures_util::future::join_all(
+        jobs.into_iter()
+            .map(|new| record(&app.state, leadline::domain::AccountId(a.id), new)),
+    )
+    .await;
     assert!(outcomes
         .iter()
         .all(|o| o.as_ref().is_ok_and(|r| !r.duplicate)));

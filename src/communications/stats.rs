@@ -95,7 +95,7 @@ impl Totals {
         pool: &sqlx::PgPool,
         sums: &str,
         quarters: &str,
-        account: i64,
+        account: AccountId,
         (lo, hi): (B, B),
     ) -> Result<()>
     where
@@ -173,7 +173,7 @@ const LIVE_RANGE: &str = "account_id = $1 and ($2::timestamptz is null or \"time
 async fn add_live(
     pool: &sqlx::PgPool,
     t: &mut Totals,
-    account: i64,
+    account: AccountId,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<()> {
@@ -193,7 +193,7 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 /// the account's stats lock), the partial days at the edges and today from live rows.
 async fn totals(
     pool: &sqlx::PgPool,
-    account: i64,
+    account: AccountId,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Totals> {
@@ -247,7 +247,12 @@ async fn totals(
 }
 
 /// Computes the days of [lo, hi) not yet cached, in one pass over their touches.
-async fn fill_days(pool: &sqlx::PgPool, account: i64, lo: NaiveDate, hi: NaiveDate) -> Result<()> {
+async fn fill_days(
+    pool: &sqlx::PgPool,
+    account: AccountId,
+    lo: NaiveDate,
+    hi: NaiveDate,
+) -> Result<()> {
     let missing: Vec<NaiveDate> = sqlx::query_scalar(
         "select d::date from generate_series($2::date, $3::date - 1, interval '1 day') d
          where not exists (select 1 from stats_days_done where account_id = $1 and day = d::date)",

@@ -225,7 +225,7 @@ pub async fn populate(state: &AppState, options: &DemoOptions) -> anyhow::Result
     .await?;
 
     let stories = plan(options.leads, &mut rng);
-    let mixed = (account as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mixed = (account.0 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let mut demo = Demo {
         state,
         api,

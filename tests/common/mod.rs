@@ -171,7 +171,7 @@ impl TestApp {
     pub async fn account(&self, name: &str) -> Account {
         let issued = leadline::accounts::create(&self.pool, name).await.unwrap();
         Account {
-            id: issued.account_id,
+            id: issued.account_id.0,
             key: issued.api_key,
         }
     }

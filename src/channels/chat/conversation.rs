@@ -76,7 +76,7 @@ pub fn session_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<Session> {
     let s: SessionRow = FromRow::from_row(row)?;
     Ok(Session {
         id: s.0,
-        account: s.1,
+        account: AccountId(s.1),
         session_id: s.2,
         site_id: s.3,
         lead_id: s.4,

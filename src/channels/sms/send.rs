@@ -225,7 +225,7 @@ pub(super) async fn send_sms(
 }
 
 /// Performs one queued SMS: calls Telnyx, records the outbound communication.
-#[tracing::instrument(skip_all, fields(item = item.id, account = item.account_id))]
+#[tracing::instrument(skip_all, fields(item = item.id, account = item.account_id.0))]
 pub async fn deliver(state: &AppState, item: &OutboxItem) -> Outcome {
     match try_deliver(state, item).await {
         Ok(o) => o,
