@@ -5,23 +5,11 @@ mod common;
 #[path = "telnyx_support/mod.rs"]
 mod telnyx_support;
 
-use common::{spawn_app_with, TestApp};
 use serde_json::{json, Value};
 use telnyx_support::*;
 
 const OURS: &str = "+13126412200";
 const CALLER: &str = "+13126412278";
-
-async fn setup() -> (TestApp, Signer_, StandIn) {
-    let signer = keypair();
-    let standin = StandIn::start().await;
-    let app = spawn_app_with(&[
-        ("TELNYX_PUBLIC_KEY", &signer.public_b64()),
-        ("TELNYX_API_BASE", &standin.base),
-    ])
-    .await;
-    (app, signer, standin)
-}
 
 #[tokio::test]
 async fn a_logged_call_derives_summary_and_actions_and_is_idempotent_on_call_id() {

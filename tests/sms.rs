@@ -6,24 +6,13 @@ mod common;
 #[path = "telnyx_support/mod.rs"]
 mod telnyx_support;
 
-use common::{spawn_app_with, TestApp};
+use common::TestApp;
 use serde_json::{json, Value};
 use telnyx_support::*;
 
 const OURS: &str = "+13126412200";
 const OURS_2: &str = "+13126412201";
 const LEAD: &str = "+13126412278";
-
-async fn setup() -> (TestApp, Signer_, StandIn) {
-    let signer = keypair();
-    let standin = StandIn::start().await;
-    let app = spawn_app_with(&[
-        ("TELNYX_PUBLIC_KEY", &signer.public_b64()),
-        ("TELNYX_API_BASE", &standin.base),
-    ])
-    .await;
-    (app, signer, standin)
-}
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()

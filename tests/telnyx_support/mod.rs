@@ -14,7 +14,7 @@ use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{json, Value};
 
-use crate::common::{Resp, TestApp};
+use crate::common::{spawn_app_with, Resp, TestApp};
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
@@ -179,4 +179,16 @@ pub async fn connect(app: &TestApp, key: &str, numbers: &[&str], extra: Value) -
         }
     }
     app.post(key, "/api/integrations/sms/connect", body).await
+}
+
+/// A server whose webhooks this test's key signs and whose Telnyx calls reach the stand-in.
+pub async fn setup() -> (TestApp, Signer_, StandIn) {
+    let signer = keypair();
+    let standin = StandIn::start().await;
+    let app = spawn_app_with(&[
+        ("TELNYX_PUBLIC_KEY", &signer.public_b64()),
+        ("TELNYX_API_BASE", &standin.base),
+    ])
+    .await;
+    (app, signer, standin)
 }
