@@ -397,3 +397,35 @@ async fn the_process_never_holds_more_items_than_its_overall_cap() {
     }
     assert_eq!(most, 3, "at most the overall cap, and it is used");
 }
+
+#[tokio::test]
+async fn a_worker_renews_the_lease_of_what_it_holds() {
+    // A mail server that never greets holds the item for the whole connect bound (2 × 15 s),
+    // longer than a lease: the worker keeps renewing it, so no one reclaims it meanwhile.
+    let app = spawn_app_with(&[("LEADLINE_MAIL_TIMEOUT_SECS", "15")]).await;
+    let e = app.account("Slow Roofing").await;
+    connect_mailbox(&app, &e.key, "office@slow.test", silent_listener().await).await;
+    let id = send_email(&app, &e.key, "held").await;
+    wait_for(&app, id, Duration::from_secs(5), |s| s == "claimed").await;
+    let lease = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "select next_attempt_at from outbox where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let first = lease().await;
+    tokio::time::sleep(leadline::outbox::RENEW_EVERY + Duration::from_millis(1500)).await;
+    let later = lease().await;
+    assert_eq!(
+        item(&app, id).await.0,
+        "claimed",
+        "still held by its worker"
+    );
+    assert!(
+        later - first >= chrono::Duration::seconds(5),
+        "renewed: {first} -> {later}"
+    );
+}
