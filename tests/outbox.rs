@@ -417,7 +417,7 @@ async fn a_worker_renews_the_lease_of_what_it_holds() {
         .unwrap()
     };
     let first = lease().await;
-    tokio::time::sleep(leadline::outbox::RENEW_EVERY + Duration::from_millis(1500)).await;
+    tokio::time::sleep(leadline::outbox::RENEW_EVERY + Duration::from_secs(3)).await;
     let later = lease().await;
     assert_eq!(
         item(&app, id).await.0,
