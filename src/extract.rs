@@ -139,19 +139,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
+        // A pair without a value (`status=`, or a bare `status`) is left out.
+        let blank = |pair: &str| pair.split_once('=').is_none_or(|(_, v)| v.is_empty());
         let query = parts.uri.query().unwrap_or("");
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
-            .collect();
-        let uri: Uri = if kept.len() == query.split('&').count() {
-            parts.uri.clone()
+        let parsed = if query.is_empty() || !query.split('&').any(blank) {
+            axum::extract::Query::<T>::try_from_uri(&parts.uri)
         } else {
-            format!("/?{}", kept.join("&")).parse().map_err(|_| {
+            let kept: Vec<&str> = query.split('&').filter(|p| !blank(p)).collect();
+            let uri: Uri = format!("/?{}", kept.join("&")).parse().map_err(|_| {
                 ApiError::BadRequest("invalid_query", "unreadable query string".into())
-            })?
+            })?;
+            axum::extract::Query::<T>::try_from_uri(&uri)
         };
-        axum::extract::Query::<T>::try_from_uri(&uri)
+        parsed
             .map(|axum::extract::Query(v)| Query(v))
             .map_err(ApiError::from)
     }

@@ -95,18 +95,6 @@ pub async fn resolve(
     Ok(addrs)
 }
 
-/// `resolve` for a check before saving settings: nothing to check when private hosts
-/// are allowed.
-pub async fn check_public(host: &str, port: u16, allow_private: bool) -> Result<(), String> {
-    if allow_private {
-        return Ok(());
-    }
-    resolve(host, port, false)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -536,10 +536,7 @@ async fn bad_input_is_answered_4xx_with_an_error_body() {
         let r = app.send(req).await;
         assert_eq!(r.status, status, "{name}: {:?}", r.body);
         assert_eq!(r.error_code(), code, "{name}");
-        assert!(
-            !r.body["error"]["message"].as_str().unwrap().is_empty(),
-            "{name}"
-        );
+        assert!(!r.error_message().is_empty(), "{name}");
     }
     let json_cases = [
         (
@@ -953,14 +950,7 @@ async fn empty_strings_in_optional_fields_mean_absent() {
         )
         .await;
     assert_eq!(r.status, 422, "{:?}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("roof_age_years"),
-        "{:?}",
-        r.body
-    );
+    assert!(r.error_message().contains("roof_age_years"), "{:?}", r.body);
 }
 
 #[tokio::test]
@@ -1018,14 +1008,7 @@ async fn framework_refusals_speak_json_and_unknown_company_fields_are_refused() 
     );
     let r = put(json!({"company_nme": "Typo"})).await;
     assert_eq!(r.status, 422, "{:?}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("company_nme"),
-        "{:?}",
-        r.body
-    );
+    assert!(r.error_message().contains("company_nme"), "{:?}", r.body);
     let kept = app.get(&a.key, "/api/settings/company").await;
     assert_eq!(kept.body["company_name"], "Acme", "nothing was cleared");
 }

@@ -303,7 +303,7 @@ async fn the_seeds_own_call_json_is_accepted_and_blank_fields_mean_absent() {
         }))
         .await;
     assert_eq!(r.status, 422, "{:?}", r.body);
-    let msg = r.body["error"]["message"].as_str().unwrap();
+    let msg = r.error_message();
     assert!(
         msg.starts_with("next_follow_up: expected a date (2025-01-12) or an RFC 3339 date-time"),
         "{msg}"

@@ -102,10 +102,7 @@ async fn sites_settings_and_embed_code_are_validated() {
         )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("https://acme.com/contact"));
+    assert!(bad.error_message().contains("https://acme.com/contact"));
     let (id, key) = site(&app, &a, true).await;
     assert!(key.starts_with("ws_"));
 
@@ -117,10 +114,7 @@ async fn sites_settings_and_embed_code_are_validated() {
         )
         .await;
     assert_eq!(color.status, 422);
-    assert!(color.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("color_theme"));
+    assert!(color.error_message().contains("color_theme"));
     let pos = app
         .post(
             &a.key,
@@ -500,10 +494,7 @@ async fn messages_and_new_sessions_are_rate_limited() {
     assert_eq!(empty.status, 422);
     let long = say(&app, &token, &"x".repeat(2001)).await;
     assert_eq!(long.status, 422);
-    assert!(long.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("2000"));
+    assert!(long.error_message().contains("2000"));
 }
 
 /// Reads SSE frames until one of `event` arrives whose data contains `needle`.
@@ -699,10 +690,7 @@ async fn a_returning_customer_is_recognized_instead_of_duplicated() {
     )
     .await;
     assert_eq!(bad.status, 422);
-    assert!(bad.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("email"));
+    assert!(bad.error_message().contains("email"));
     let resumed = public(
         &app,
         "/api/chat/session/resume",
@@ -931,11 +919,7 @@ async fn a_nul_character_in_a_widget_message_is_refused_naming_the_field() {
         } else {
             "name"
         };
-        assert!(
-            r.body["error"]["message"].as_str().unwrap().contains(field),
-            "{path}: {:?}",
-            r.body
-        );
+        assert!(r.error_message().contains(field), "{path}: {:?}", r.body);
     }
     let n: i64 = sqlx::query_scalar("select count(*) from communications")
         .fetch_one(&app.pool)

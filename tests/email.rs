@@ -1369,7 +1369,7 @@ async fn mail_servers_on_the_servers_own_network_are_refused() {
         ] {
             let r = app.post(&a.key, path, body.clone()).await;
             assert_eq!(r.status, 422, "{path} {host}: {:?}", r.body);
-            let msg = r.body["error"]["message"].as_str().unwrap();
+            let msg = r.error_message();
             assert!(
                 msg.starts_with(&format!("{field}: "))
                     && msg.contains("LEADLINE_ALLOW_PRIVATE_HOSTS"),

@@ -358,14 +358,7 @@ async fn stats_windows_are_bounded_and_the_day_cache_stays_within_the_accounts_d
         )
         .await;
     assert_eq!(r.status, 422, "{:?}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("from:"),
-        "{:?}",
-        r.body
-    );
+    assert!(r.error_message().starts_with("from:"), "{:?}", r.body);
     // Two years back is fine, and caches only the days since the first touch.
     let from = (Utc::now() - Duration::days(730)).to_rfc3339();
     let r = app

@@ -165,6 +165,13 @@ impl Resp {
             .as_str()
             .unwrap_or_else(|| panic!("not an error body: {}", self.body))
     }
+
+    /// The message of an error body (panics with the body when it is not one).
+    pub fn error_message(&self) -> &str {
+        self.body["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {}", self.body))
+    }
 }
 
 impl TestApp {

@@ -139,13 +139,17 @@ impl ConnectEmail {
         Ok(())
     }
 
-    /// Refuses mail servers on the server's own network (`hosts::check_public`).
+    /// Refuses mail servers on the server's own network before anything is saved or tried
+    /// (`hosts::resolve`; every later connection checks again).
     async fn check_hosts(&self, config: &EmailConfig) -> Result<()> {
+        if config.allow_private_hosts {
+            return Ok(());
+        }
         for (name, host, port) in [
             ("imap_server", &self.imap_server, self.imap_port),
             ("smtp_server", &self.smtp_server, self.smtp_port),
         ] {
-            crate::hosts::check_public(host, port, config.allow_private_hosts)
+            crate::hosts::resolve(host, port, false)
                 .await
                 .map_err(|e| ApiError::invalid(format!("{name}: {e}")))?;
         }
