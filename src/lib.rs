@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod ai;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod channels;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod sanitize;
 pub mod scheduler;
 pub mod serve;
 pub mod state;
+pub mod team;
 pub mod telemetry;
 pub mod telnyx;
 pub mod throttle;

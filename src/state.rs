@@ -28,6 +28,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Where this server is reached from outside: `LEADLINE_PUBLIC_URL`, else the
+    /// request's Host (for links in widget code, invitations and resets).
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| self.config.bind.to_string());
+        format!("http://{host}")
+    }
+
     /// The state over a pool, with this process's own live parts (chat hub, key cache) fresh.
     pub fn new(
         pool: PgPool,

@@ -1,10 +1,11 @@
 //! Dashboard sign-in sessions and CSRF protection.
 //!
-//! Signing in with an API key creates a row in `dashboard_sessions`; the browser gets a
-//! random token in the `leadline_session` cookie (HttpOnly, SameSite=Strict, Path=/,
-//! Secure when `LEADLINE_PUBLIC_URL` is https) and only the token's SHA-256 is stored.
-//! The API key itself is never stored. A session ends 12 hours after sign-in, after 2
-//! hours without a request, or on sign-out.
+//! Signing in (a user with email and password, or a developer with an API key) creates a
+//! row in `dashboard_sessions`; the browser gets a random token in the `leadline_session`
+//! cookie (HttpOnly, SameSite=Strict, Path=/, Secure when `LEADLINE_PUBLIC_URL` is https)
+//! and only the token's SHA-256 is stored. A session ends 12 hours after sign-in, after 2
+//! hours without a request, on sign-out, when its key is revoked, or when its user is
+//! disabled, changes role or password.
 //!
 //! Every session carries a CSRF token: dashboard forms send it in a hidden field, the
 //! dashboard's own JavaScript sends it as `X-CSRF-Token` when it calls the JSON API with
@@ -20,6 +21,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::users::Role;
 use crate::domain::AccountId;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::state::AppState;
@@ -34,6 +36,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const ABSOLUTE_HOURS: i64 = 12;
 /// A session ends after this long without a request.
 pub const IDLE_MINUTES: i64 = 120;
+/// Where a user sets up two-factor (the one page open before they have, when required).
+pub const ENROL_PAGE: &str = "/account/security";
 
 /// A live dashboard session.
 #[derive(Debug, Clone)]
@@ -42,6 +46,30 @@ pub struct Session {
     pub account_id: AccountId,
     pub account_name: String,
     pub csrf_token: String,
+    /// The person signed in; `None` when the session was opened with an API key.
+    pub user: Option<SessionUser>,
+    /// The API key it was opened with (developers): id and prefix.
+    pub api_key: Option<(i64, String)>,
+    /// A user's role; a key acts as an admin.
+    pub role: Role,
+    /// The account requires two-factor and this user has not set it up yet: only the
+    /// security page (and signing out) until they do.
+    pub must_enrol_totp: bool,
+}
+
+/// The person behind a session.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+}
+
+/// Who opens a session.
+#[derive(Debug, Clone, Copy)]
+pub enum Opener {
+    Key(i64),
+    User(i64),
 }
 
 /// 256 bits of randomness, URL- and cookie-safe.
@@ -109,12 +137,20 @@ pub fn clear_session_cookie(secure: bool) -> (axum::http::HeaderName, HeaderValu
     (SET_COOKIE, cookie_header(COOKIE_NAME, "", "/", 0, secure))
 }
 
-/// `Set-Cookie` of the sign-in form's CSRF token (one hour, only sent to `/login`).
-pub fn login_cookie(token: &str, secure: bool) -> (axum::http::HeaderName, HeaderValue) {
-    (
-        SET_COOKIE,
-        cookie_header(LOGIN_COOKIE_NAME, token, "/login", 3600, secure),
-    )
+/// `Set-Cookie` of a sign-in form's CSRF token (one hour, only sent to `path`: there is
+/// no session yet to hold it).
+pub fn form_cookie(token: &str, path: &str, secure: bool) -> (axum::http::HeaderName, HeaderValue) {
+    form_cookie_named(LOGIN_COOKIE_NAME, token, path, secure)
+}
+
+/// `Set-Cookie` of a one-hour cookie `name` only sent to `path`.
+pub fn form_cookie_named(
+    name: &str,
+    value: &str,
+    path: &str,
+    secure: bool,
+) -> (axum::http::HeaderName, HeaderValue) {
+    (SET_COOKIE, cookie_header(name, value, path, 3600, secure))
 }
 
 /// The account an API key belongs to (not revoked), and the key's id.
@@ -130,12 +166,12 @@ pub async fn account_of_key(
     .await?)
 }
 
-/// Starts a session for the account, opened with this key (revoking the key ends it);
-/// returns the cookie token (shown to the browser only).
+/// Starts a session for the account, opened with a key (revoking the key ends it) or by
+/// a user; returns the cookie token (shown to the browser only).
 pub async fn create(
     pool: &sqlx::PgPool,
     account: AccountId,
-    key_id: i64,
+    opener: Opener,
 ) -> Result<String, ApiError> {
     let token = random_token();
     // Housekeeping on the rare write path: sessions past either limit are gone for good.
@@ -145,38 +181,65 @@ pub async fn create(
     ))
     .execute(pool)
     .await?;
+    let (key_id, user_id) = match opener {
+        Opener::Key(k) => (Some(k), None),
+        Opener::User(u) => (None, Some(u)),
+    };
     sqlx::query(&format!(
-        "insert into dashboard_sessions (token_hash, account_id, csrf_token, expires_at, api_key_id)
-         values ($1, $2, $3, now() + interval '{ABSOLUTE_HOURS} hours', $4)"
+        "insert into dashboard_sessions (token_hash, account_id, csrf_token, expires_at, api_key_id, user_id)
+         values ($1, $2, $3, now() + interval '{ABSOLUTE_HOURS} hours', $4, $5)"
     ))
     .bind(hash(&token))
     .bind(account)
     .bind(random_token())
     .bind(key_id)
+    .bind(user_id)
     .execute(pool)
     .await?;
     Ok(token)
 }
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    account_id: AccountId,
+    account_name: String,
+    csrf_token: String,
+    stale: bool,
+    api_key_id: Option<i64>,
+    key_prefix: Option<String>,
+    user_id: Option<i64>,
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<Role>,
+    must_enrol_totp: bool,
+}
+
 /// The live session of a cookie token; `None` when unknown, expired or idle too long.
 pub async fn lookup(pool: &sqlx::PgPool, token: &str) -> Result<Option<Session>, ApiError> {
-    let row: Option<(i64, AccountId, String, String, bool)> = sqlx::query_as(&format!(
-        "select s.id, s.account_id, a.name, s.csrf_token, s.last_seen_at < now() - interval '1 minute'
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "select s.id, s.account_id, a.name as account_name, s.csrf_token,
+                s.last_seen_at < now() - interval '1 minute' as stale,
+                s.api_key_id, k.prefix as key_prefix, s.user_id, u.email, u.name, u.role,
+                coalesce(a.require_totp and u.totp_enabled_at is null, false) as must_enrol_totp
          from dashboard_sessions s join accounts a on a.id = s.account_id
          left join api_keys k on k.id = s.api_key_id
+         left join users u on u.id = s.user_id
          where s.token_hash = $1 and s.expires_at > now()
            and (s.api_key_id is null or k.revoked_at is null)
+           and (s.user_id is null or u.disabled_at is null)
            and s.last_seen_at > now() - interval '{IDLE_MINUTES} minutes'"
     ))
     .bind(hash(token))
     .fetch_optional(pool)
     .await?;
-    let Some((id, account_id, account_name, csrf_token, stale)) = row else {
+    let Some(r) = row else {
         return Ok(None);
     };
-    if stale {
+    if r.stale {
         // The idle clock only needs minute precision: one write a minute at most.
         let pool = pool.clone();
+        let id = r.id;
         tokio::spawn(async move {
             let _ = sqlx::query("update dashboard_sessions set last_seen_at = now() where id = $1")
                 .bind(id)
@@ -184,11 +247,29 @@ pub async fn lookup(pool: &sqlx::PgPool, token: &str) -> Result<Option<Session>,
                 .await;
         });
     }
+    let user = match (r.user_id, r.email) {
+        (Some(id), Some(email)) => Some(SessionUser {
+            id,
+            email,
+            name: r.name.unwrap_or_default(),
+        }),
+        _ => None,
+    };
     Ok(Some(Session {
-        id,
-        account_id,
-        account_name,
-        csrf_token,
+        id: r.id,
+        account_id: r.account_id,
+        account_name: r.account_name,
+        csrf_token: r.csrf_token,
+        role: if user.is_some() {
+            r.role.unwrap_or(Role::Member)
+        } else {
+            Role::Admin
+        },
+        user,
+        api_key: r
+            .api_key_id
+            .map(|id| (id, r.key_prefix.unwrap_or_default())),
+        must_enrol_totp: r.must_enrol_totp,
     }))
 }
 
@@ -223,13 +304,13 @@ fn csrf_error() -> Response {
     (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
-/// The cookie branch of `AuthAccount`: the session's account, when the cookie names a live
-/// session and, for methods that change something, `X-CSRF-Token` matches the session's.
+/// The cookie branch of `auth::Caller`: the session, when the cookie names a live one and,
+/// for methods that change something, `X-CSRF-Token` matches the session's.
 pub async fn authenticate_api(
     parts: &Parts,
     state: &AppState,
     token: &str,
-) -> Result<AccountId, Response> {
+) -> Result<Session, Response> {
     let session = lookup(&state.pool, token)
         .await
         .map_err(IntoResponse::into_response)?
@@ -246,7 +327,7 @@ pub async fn authenticate_api(
             return Err(csrf_error());
         }
     }
-    Ok(session.account_id)
+    Ok(session)
 }
 
 /// Only same-site relative paths are followed after sign-in (no `//host`, no scheme, no
@@ -295,6 +376,11 @@ impl FromRequestParts<AppState> for Dash {
             None => None,
         };
         if let Some(s) = session {
+            // Two-factor required and not set up: the security page and signing out only.
+            let path = parts.uri.path();
+            if s.must_enrol_totp && path != ENROL_PAGE && path != "/logout" {
+                return Err(Redirect::to(ENROL_PAGE).into_response());
+            }
             return Ok(Dash(s));
         }
         let here = parts

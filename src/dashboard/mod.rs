@@ -31,6 +31,13 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
+        .route("/login/key", get(pages::key_form))
+        .route("/login/code", get(pages::code_form).post(pages::code))
+        .route("/login/forgot", get(pages::forgot_form).post(pages::forgot))
+        .route(
+            "/password/{token}",
+            get(pages::password_form).post(pages::set_password),
+        )
         .route("/logout", post(pages::logout))
         .route("/leads", get(pages::leads))
         .route("/leads/{id}", get(pages::lead))

@@ -428,24 +428,6 @@ pub struct WidgetCode {
     pub code: String,
 }
 
-/// Where this server is reached from outside: `LEADLINE_PUBLIC_URL`, else the request's Host.
-pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| state.config.bind.to_string());
-    format!("http://{host}")
-}
-
 /// The embed code of one site.
 #[utoipa::path(get, path = "/api/integrations/chat/widget-code", tag = "chat", params(SiteParam),
     responses((status = 200, body = WidgetCode), (status = 404, body = crate::error::ErrorBody)),
@@ -463,7 +445,7 @@ async fn widget_code(
             .fetch_optional(&state.pool)
             .await?
             .ok_or(ApiError::NotFound("site"))?;
-    let base = public_base(&state, &headers);
+    let base = state.public_base(&headers);
     let code = format!(r#"<script src="{base}/widget.js" data-site="{site_key}" async></script>"#);
     Ok(Json(WidgetCode { site_key, code }))
 }

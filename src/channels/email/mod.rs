@@ -108,6 +108,10 @@ pub struct OutgoingEmail {
     pub message_id: Option<String>,
     /// The AI responder's provider metadata, for AI replies.
     pub ai: Option<Value>,
+    /// To a person of the team (invitation, password reset), not a lead: sent through the
+    /// account's mailbox but not recorded as a communication.
+    #[serde(default)]
+    pub team: bool,
 }
 
 /// Retries a quarantined email (its bytes read again, as when it arrived).

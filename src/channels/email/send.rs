@@ -64,6 +64,36 @@ where
     .await
 }
 
+/// Queues a message to a person of the team (invitation, reset) through the account's
+/// mailbox; `None` when the account has no active mailbox to send it with.
+pub async fn queue_team_email(
+    state: &AppState,
+    account: crate::domain::AccountId,
+    to: &str,
+    subject: &str,
+    body_text: &str,
+) -> Result<Option<i64>> {
+    let Some(i) = integration(state, account).await?.filter(|i| i.is_active) else {
+        return Ok(None);
+    };
+    let email = OutgoingEmail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        body_text: body_text.to_string(),
+        body_html: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_key: None,
+        lead_id: None,
+        ai_generated: false,
+        auto_reply: false,
+        message_id: None,
+        ai: None,
+        team: true,
+    };
+    Ok(Some(queue(&state.pool, &i, email, None).await?))
+}
+
 /// Body of `POST /api/integrations/email/send`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -206,6 +236,7 @@ pub(super) async fn send_email(
         auto_reply: false,
         message_id: Some(smtp::new_message_id(&i.email)),
         ai: None,
+        team: false,
     };
     let message_id = email.message_id.clone().unwrap_or_default();
     let outbox_id = queue(&state.pool, &i, email, None).await?;
@@ -250,6 +281,11 @@ pub async fn deliver(state: &AppState, item: &OutboxItem) -> Outcome {
             Err(outcome) => return outcome,
         },
     };
+    if email.team {
+        return Outcome::Sent {
+            communication_id: None,
+        };
+    }
     let lead = match email.lead_id {
         Some(id) => LeadRef::Id(id),
         None => LeadRef::Identity(Identity::default()),

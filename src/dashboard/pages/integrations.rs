@@ -39,7 +39,7 @@ pub async fn integrations(
     let q = query_map(q);
     let account = s.account_id;
     let clock = Clock::of(&state.pool, account).await?;
-    let base = crate::channels::chat::sites::public_base(&state, &headers);
+    let base = state.public_base(&headers);
 
     let email = crate::channels::email::integration::integration(&state, account)
         .await?

@@ -19,7 +19,10 @@ pub use home::home;
 pub use integrations::{integrations, widget_preview};
 pub use lead::lead;
 pub use leads::leads;
-pub use login::{login, login_form, logout, CsrfForm, LoginForm};
+pub use login::{
+    code, code_form, forgot, forgot_form, key_form, login, login_form, logout, password_form,
+    set_password, CsrfForm, LoginForm,
+};
 
 use std::collections::HashMap;
 
