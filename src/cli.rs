@@ -31,6 +31,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Manage the people of an account.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Create a demo account with realistic leads and conversations on every channel over
     /// the last days; prints {"account_id":…, "api_key":"…", "leads":…, "communications":…}.
     Demo {
@@ -50,11 +55,32 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person to an account; prints {"user_id":…, "setup_link":"…"}: the one-time
+    /// link (72 hours) where they set their password.
+    Create {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+        /// owner, admin or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// Create an account; prints {"account_id":…, "api_key":"…"} (the key is shown once).
+    /// Create an account; prints {"account_id":…, "api_key":"…"} (the key is shown once),
+    /// and with --owner-email its first owner and their password setup link.
     Create {
         #[arg(long)]
         name: String,
+        /// The first owner's email: prints their one-time password setup link.
+        #[arg(long)]
+        owner_email: Option<String>,
     },
     /// Issue another API key for an account.
     Key {
@@ -89,10 +115,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => with_database(&config, |_| async { Ok(()) }).await,
         Command::Account { command } => {
+            let base = public_base(&config);
             with_database(&config, |pool| async move {
                 let issued = match command {
-                    AccountCommand::Create { name } => {
-                        crate::accounts::create(&pool, &name).await?
+                    AccountCommand::Create { name, owner_email } => {
+                        let issued = crate::accounts::create(&pool, &name).await?;
+                        let Some(email) = owner_email else {
+                            println!("{}", serde_json::to_string(&issued)?);
+                            return Ok(());
+                        };
+                        let (user, link) = crate::team::people::create_first(
+                            &pool,
+                            &base,
+                            issued.account_id,
+                            &email,
+                            "",
+                            crate::auth::Role::Owner,
+                        )
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+                        println!(
+                            "{}",
+                            serde_json::json!({"account_id": issued.account_id, "api_key": issued.api_key,
+                                               "owner_user_id": user.id, "setup_link": link})
+                        );
+                        return Ok(());
                     }
                     AccountCommand::Key { account } => {
                         crate::accounts::new_key(&pool, crate::domain::AccountId(account)).await?
@@ -122,6 +169,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    account,
+                    email,
+                    role,
+                    name,
+                },
+        } => {
+            let role = crate::auth::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be owner, admin or member"))?;
+            let base = public_base(&config);
+            with_database(&config, |pool| async move {
+                let account = crate::domain::AccountId(account);
+                let exists: bool =
+                    sqlx::query_scalar("select exists(select 1 from accounts where id = $1)")
+                        .bind(account)
+                        .fetch_one(&pool)
+                        .await?;
+                anyhow::ensure!(exists, "no account with id {account}");
+                let (user, link) =
+                    crate::team::people::create_first(&pool, &base, account, &email, &name, role)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+                println!(
+                    "{}",
+                    serde_json::json!({"user_id": user.id, "email": user.email, "role": user.role, "setup_link": link})
+                );
+                Ok(())
+            })
+            .await
+        }
         Command::Demo {
             leads,
             days,
@@ -144,6 +223,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
+    }
+}
+
+/// Where links printed by the command line point: `LEADLINE_PUBLIC_URL`, else the
+/// address the server binds.
+fn public_base(config: &Config) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{}", config.bind),
     }
 }
 

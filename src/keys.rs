@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::AuthAccount;
+
 use crate::domain::AccountId;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path};
@@ -47,8 +47,9 @@ pub async fn of_account(pool: &sqlx::PgPool, account: AccountId) -> Result<Vec<K
     responses((status = 200, body = Vec<KeyInfo>)), security(("api_key" = [])))]
 async fn list(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
 ) -> Result<Json<Vec<KeyInfo>>> {
+    let account = caller.account;
     Ok(Json(of_account(&state.pool, account).await?))
 }
 
@@ -75,9 +76,10 @@ pub struct IssuedKey {
     responses((status = 201, body = IssuedKey), (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn create(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<NewKeyBody>,
 ) -> Result<(StatusCode, Json<IssuedKey>)> {
+    let account = caller.account;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name must be 1 to 100 characters"));
@@ -93,6 +95,7 @@ async fn create(
     .bind(name)
     .fetch_one(&state.pool)
     .await?;
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "key.created", Some(format!("key:{}", info.id)), serde_json::json!({"name": name, "prefix": info.prefix}))).await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedKey {
@@ -136,10 +139,13 @@ pub async fn revoke(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn revoke_route(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
+    let account = caller.account;
     if revoke(&state.pool, account, Some(id), None).await? {
+        let entry = crate::audit::Entry::by(&caller, "key.revoked", Some(format!("key:{id}")), serde_json::json!({}));
+        crate::audit::record(&state.pool, entry).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("API key"))

@@ -183,15 +183,17 @@ async fn get_company(
     responses((status = 200, body = Object), (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn put_company(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<CompanySettings>,
 ) -> Result<Json<CompanySettings>> {
+    let account = caller.account;
     validate_company(&body)?;
     sqlx::query("update accounts set settings = jsonb_set(settings, '{company}', $2), updated_at = now() where id = $1")
         .bind(account)
         .bind(serde_json::to_value(&body).map_err(anyhow::Error::from)?)
         .execute(&state.pool)
         .await?;
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "settings.company", None, serde_json::json!({}))).await?;
     Ok(Json(body))
 }
 

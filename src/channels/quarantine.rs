@@ -112,9 +112,10 @@ async fn retry(
     security(("api_key" = [])))]
 async fn discard(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
+    let account = caller.account;
     if quarantine::remove(&state.pool, account, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

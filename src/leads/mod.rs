@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::AuthAccount;
+use crate::auth::{AuthAccount, Caller};
 use crate::domain::{AccountId, Email, Identity, LeadProfile, Phone};
 use crate::error::{unique_violation, ApiError, Result};
 use crate::extract::{Json, Path, Query};
@@ -28,7 +28,7 @@ pub const STATUSES: [&str; 7] = [
     "lost",
 ];
 const LEAD_COLUMNS: &str = "id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, \
-     source, status, score, score_band, score_breakdown, insights, sms_opted_out_at, last_activity_at, created_at, updated_at";
+     source, status, assigned_user_id, score, score_band, score_breakdown, insights, sms_opted_out_at, last_activity_at, created_at, updated_at";
 
 /// A lead as the API returns it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -41,6 +41,8 @@ pub struct Lead {
     pub source: Option<String>,
     /// Pipeline stage: new, contacted, inspection_scheduled, inspected, quoted, won, lost.
     pub status: String,
+    /// The person of the team the lead is assigned to (`null`: nobody).
+    pub assigned_user_id: Option<i64>,
     pub score: i32,
     /// HOT (80–100), WARM (60–79) or COLD (0–59).
     pub score_band: String,
@@ -140,6 +142,9 @@ pub struct LeadFilter {
     pub band: Option<String>,
     /// Matches name, email or phone (case-insensitive substring).
     pub q: Option<String>,
+    /// `me` (the signed-in user's leads), `unassigned`, or a user id.
+    #[param(pattern = "^(me|unassigned|[0-9]+)$")]
+    pub assigned: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -153,9 +158,25 @@ pub struct LeadFilter {
     security(("api_key" = [])))]
 async fn list_leads(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    caller: Caller,
     Query(f): Query<LeadFilter>,
 ) -> Result<Json<Page<Lead>>> {
+    let account = caller.account;
+    // (only unassigned, assigned to this user)
+    let (unassigned, assignee) = match f.assigned.as_deref().map(str::trim) {
+        None | Some("") => (false, None),
+        Some("unassigned") => (true, None),
+        Some("me") => (
+            false,
+            Some(caller.user_id().ok_or_else(|| {
+                ApiError::invalid("assigned=me needs a signed-in user (an API key is nobody): give a user id")
+            })?),
+        ),
+        Some(id) => (
+            false,
+            Some(id.parse::<i64>().map_err(|_| ApiError::invalid("assigned must be me, unassigned or a user id"))?),
+        ),
+    };
     let page = PageParams {
         limit: f.limit,
         cursor: f.cursor.clone(),
@@ -191,6 +212,8 @@ async fn list_leads(
            and ($3::text is null or score_band = $3)
            and ($4::text is null or name ilike $4 or email ilike $4 or phone ilike $4)
            and ($5::timestamptz is null or (last_activity_at, id) < ($5, $6))
+           and (not $8 or assigned_user_id is null)
+           and ($9::bigint is null or assigned_user_id = $9)
          order by last_activity_at desc, id desc
          limit $7"
     ))
@@ -201,6 +224,8 @@ async fn list_leads(
     .bind(cursor.map(|c| c.at))
     .bind(cursor.map(|c| c.id).unwrap_or(0))
     .bind(limit + 1)
+    .bind(unassigned)
+    .bind(assignee)
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(Page::from_rows(rows, limit, |l| Cursor {
@@ -243,6 +268,10 @@ pub struct LeadFields {
     /// Pipeline stage (cannot be cleared).
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub status: Option<String>,
+    /// Assign to this user of the account (`null`: unassign).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub assigned_user_id: Option<Option<i64>>,
 }
 
 /// Distinguishes "absent" (outer None, via `default`) from `null` (Some(None)); an empty
@@ -272,6 +301,7 @@ struct LeadChanges {
     budget: Option<Option<String>>,
     source: Option<Option<String>>,
     status: Option<String>,
+    assigned_user_id: Option<Option<i64>>,
 }
 
 fn validate_fields(f: LeadFields, region: phonenumber::country::Id) -> Result<LeadChanges> {
@@ -341,6 +371,7 @@ fn validate_fields(f: LeadFields, region: phonenumber::country::Id) -> Result<Le
         budget: text(f.budget, "budget", 200)?,
         source: text(f.source, "source", 200)?,
         status: f.status,
+        assigned_user_id: f.assigned_user_id,
     })
 }
 
@@ -358,6 +389,22 @@ fn conflict_on_identity(e: sqlx::Error) -> ApiError {
     }
 }
 
+/// A lead may be assigned only to an active user of its account.
+async fn check_assignee(pool: &sqlx::PgPool, account: AccountId, user: i64) -> Result<()> {
+    let ok: bool = sqlx::query_scalar(
+        "select exists(select 1 from users where account_id = $1 and id = $2 and disabled_at is null)",
+    )
+    .bind(account)
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("assigned_user_id must be an active user of this account"))
+    }
+}
+
 /// Creates a lead.
 #[utoipa::path(post, path = "/api/leads", tag = "leads", request_body = LeadFields,
     responses((status = 201, body = Lead), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
@@ -368,9 +415,14 @@ async fn create_lead(
     Json(body): Json<LeadFields>,
 ) -> Result<(StatusCode, Json<Lead>)> {
     let c = validate_fields(body, state.config.default_region)?;
+    let assignee = c.assigned_user_id.flatten();
+    if let Some(user) = assignee {
+        check_assignee(&state.pool, account, user).await?;
+    }
+    // Without an assignee given, the account's assignment rule picks one (a trigger).
     let id: i64 = sqlx::query_scalar(
-        "insert into leads (account_id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source, status)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, 'new')) returning id",
+        "insert into leads (account_id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source, status, assigned_user_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, 'new'), $12) returning id",
     )
     .bind(account)
     .bind(c.name.flatten())
@@ -383,6 +435,7 @@ async fn create_lead(
     .bind(c.budget.flatten())
     .bind(c.source.flatten())
     .bind(c.status)
+    .bind(assignee)
     .fetch_one(&state.pool)
     .await
     .map_err(conflict_on_identity)?;
@@ -411,11 +464,26 @@ async fn get_lead(
     security(("api_key" = [])))]
 async fn update_lead(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    caller: Caller,
     Path(id): Path<i64>,
     Json(body): Json<LeadFields>,
 ) -> Result<Json<Lead>> {
+    let account = caller.account;
     let c = validate_fields(body, state.config.default_region)?;
+    if let Some(Some(user)) = c.assigned_user_id {
+        check_assignee(&state.pool, account, user).await?;
+    }
+    let before: Option<Option<i64>> = match c.assigned_user_id {
+        Some(_) => Some(
+            sqlx::query_scalar::<_, Option<i64>>("select assigned_user_id from leads where id = $1 and account_id = $2")
+                .bind(id)
+                .bind(account)
+                .fetch_optional(&state.pool)
+                .await?
+                .ok_or(ApiError::NotFound("lead"))?,
+        ),
+        None => None,
+    };
     let updated = sqlx::query(
         "update leads set
             name = case when $3 then $4 else name end,
@@ -428,6 +496,7 @@ async fn update_lead(
             budget = case when $16 then $17 else budget end,
             source = case when $18 then $19 else source end,
             status = coalesce($20, status),
+            assigned_user_id = case when $21 then $22 else assigned_user_id end,
             updated_at = now()
          where id = $1 and account_id = $2",
     )
@@ -451,11 +520,24 @@ async fn update_lead(
     .bind(c.source.is_some())
     .bind(c.source.flatten())
     .bind(c.status)
+    .bind(c.assigned_user_id.is_some())
+    .bind(c.assigned_user_id.flatten())
     .execute(&state.pool)
     .await
     .map_err(conflict_on_identity)?;
     if updated.rows_affected() == 0 {
         return Err(ApiError::NotFound("lead"));
+    }
+    if let (Some(from), Some(to)) = (before, c.assigned_user_id) {
+        if from != to {
+            let entry = crate::audit::Entry::by(
+                &caller,
+                "lead.assigned",
+                Some(format!("lead:{id}")),
+                serde_json::json!({ "from": from, "to": to }),
+            );
+            crate::audit::record(&state.pool, entry).await?;
+        }
     }
     crate::leads::store::refresh_lead(&state.pool, account, id).await?;
     Ok(Json(get(&state.pool, account, id).await?))

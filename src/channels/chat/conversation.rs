@@ -108,10 +108,11 @@ pub struct ChatMessage {
 }
 
 /// Who writes a message.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Author {
     Visitor,
-    Agent,
+    /// A person of the team: their user id and name (`None` when an API key answered).
+    Agent(Option<(i64, String)>),
 }
 
 /// The session's messages with an id above `after`, oldest first.
@@ -176,13 +177,17 @@ pub async fn post(
     let lead_id = lead_of(state, session).await?;
     let direction = match author {
         Author::Visitor => Direction::Inbound,
-        Author::Agent => Direction::Outbound,
+        Author::Agent(_) => Direction::Outbound,
     };
     let mut new = NewCommunication::new(LeadRef::Id(lead_id), Channel::Chat, direction);
     new.content = Some(text.to_string());
     new.thread_key = Some(thread_key(&session.session_id));
     new.provider = Some("widget".into());
     new.metadata = json!({"chat_session_id": session.session_id, "page_url": session.page_url});
+    if let Author::Agent(Some((id, name))) = &author {
+        // Who of the team answered, as it was then.
+        new.metadata["sent_by"] = json!({"user_id": id, "name": name});
+    }
     let stored = communications::record(state, session.account, new).await?;
     publish(&state.pool, &Event::Message { s: session.id }).await?;
     Ok(to_message(&stored.communication))

@@ -213,10 +213,11 @@ pub struct ReplyBody {
     security(("api_key" = [])))]
 async fn reply(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    caller: crate::auth::Caller,
     Path(session_id): Path<String>,
     Json(body): Json<ReplyBody>,
 ) -> Result<(StatusCode, Json<ChatMessage>)> {
+    let account = caller.account;
     let text = message_text(&body.text)?;
     let mut session = load(&state, account, &session_id).await?;
     if session.ended_at.is_some() {
@@ -225,12 +226,16 @@ async fn reply(
             "this conversation is closed".into(),
         ));
     }
-    sqlx::query("update chat_sessions set human_takeover = true, updated_at = now() where id = $1")
-        .bind(session.id)
-        .execute(&state.pool)
-        .await?;
+    sqlx::query(
+        "update chat_sessions set human_takeover = true, human_takeover_by = coalesce($2, human_takeover_by),
+         updated_at = now() where id = $1",
+    )
+    .bind(session.id)
+    .bind(caller.user_id())
+    .execute(&state.pool)
+    .await?;
     session.human_takeover = true;
-    let message = conversation::post(&state, &mut session, Author::Agent, &text).await?;
+    let message = conversation::post(&state, &mut session, Author::Agent(caller.person()), &text).await?;
     let fields = serde_json::from_value(
         sqlx::query_scalar::<_, Value>("select lead_data from chat_sessions where id = $1")
             .bind(session.id)
@@ -254,16 +259,21 @@ pub struct TakeoverBody {
     responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn takeover(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    caller: crate::auth::Caller,
     Path(session_id): Path<String>,
     Json(body): Json<TakeoverBody>,
 ) -> Result<Json<Value>> {
+    let account = caller.account;
+    // Who took over (a person; an API key leaves it unnamed); handing back clears it.
     let done = sqlx::query(
-        "update chat_sessions set human_takeover = $3, updated_at = now() where session_id = $1 and account_id = $2",
+        "update chat_sessions set human_takeover = $3,
+             human_takeover_by = case when $3 then $4 else null end, updated_at = now()
+         where session_id = $1 and account_id = $2",
     )
     .bind(&session_id)
     .bind(account)
     .bind(body.takeover)
+    .bind(caller.user_id())
     .execute(&state.pool)
     .await?;
     if done.rows_affected() == 0 {

@@ -118,9 +118,10 @@ fn new_site_key() -> String {
     security(("api_key" = [])))]
 async fn create_site(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<NewSite>,
 ) -> Result<(StatusCode, Json<Site>)> {
+    let account = caller.account;
     let name = validate_name(&body.name)?;
     let origins = validate_origins(&body.allowed_origins)?;
     let site: Site = sqlx::query_as(&format!(
@@ -136,6 +137,7 @@ async fn create_site(
     .bind(origins)
     .fetch_one(&state.pool)
     .await?;
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "chat"}))).await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
@@ -161,10 +163,11 @@ async fn list_sites(
     security(("api_key" = [])))]
 async fn update_site(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Path(id): Path<i64>,
     Json(body): Json<SitePatch>,
 ) -> Result<Json<Site>> {
+    let account = caller.account;
     let name = body.name.as_deref().map(validate_name).transpose()?;
     let origins = body
         .allowed_origins
@@ -190,9 +193,10 @@ async fn update_site(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn delete_site(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
+    let account = caller.account;
     let done = sqlx::query("delete from sites where id = $1 and account_id = $2")
         .bind(id)
         .bind(account)
@@ -201,6 +205,7 @@ async fn delete_site(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("site"));
     }
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", Some(format!("site:{id}")), serde_json::json!({"integration": "chat"}))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,9 +357,10 @@ async fn load_settings(
     security(("api_key" = [])))]
 async fn put_settings(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<SettingsInput>,
 ) -> Result<Json<WidgetSettings>> {
+    let account = caller.account;
     let mut s = load_settings(&state.pool, account, body.site_id).await?;
     if let Some(name) = &body.company_name {
         s.company_name = text_field("company_name", &Some(name.clone()), 200)?;

@@ -383,9 +383,10 @@ fn next_tick() -> Option<DateTime<Utc>> {
     security(("api_key" = [])))]
 pub(super) async fn connect(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<ConnectEmail>,
 ) -> Result<Json<EmailStatus>> {
+    let account = caller.account;
     body.validate(&state.config.email)?;
     body.check_hosts(&state.config.email).await?;
     if !body.skip_test {
@@ -505,6 +506,7 @@ pub(super) async fn connect(
     tracing::info!(integration = id, "email connected");
     let mut status = status_of(&state, account).await?;
     status.sendgrid_inbound_path = Some(format!("/webhooks/email/sendgrid/{token}"));
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "email"}))).await?;
     Ok(Json(status))
 }
 
@@ -525,9 +527,10 @@ pub(super) async fn status(
     security(("api_key" = [])))]
 pub(super) async fn test_settings(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     body: axum::body::Bytes,
 ) -> Result<Json<TestReport>> {
+    let account = caller.account;
     let (imap, smtp) = if body.iter().all(u8::is_ascii_whitespace) {
         let i = integration(&state, account)
             .await?
@@ -550,8 +553,9 @@ pub(super) async fn test_settings(
     responses((status = 200, body = EmailStatus), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 pub(super) async fn disconnect(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
 ) -> Result<Json<EmailStatus>> {
+    let account = caller.account;
     let done = sqlx::query(
         "update email_integrations set is_active = false, encrypted_password = null, password_nonce = null,
              key_id = null, inbound_token_hash = null, sync_lease_until = null, updated_at = now()
@@ -563,6 +567,7 @@ pub(super) async fn disconnect(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("email integration"));
     }
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", None, serde_json::json!({"integration": "email"}))).await?;
     Ok(Json(status_of(&state, account).await?))
 }
 
@@ -578,8 +583,9 @@ pub struct InboundPath {
     responses((status = 200, body = InboundPath), (status = 409, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 pub(super) async fn rotate_inbound_token(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
 ) -> Result<Json<InboundPath>> {
+    let account = caller.account;
     let i = connected(&state, account).await?;
     let token = random_token();
     sqlx::query(

@@ -148,9 +148,10 @@ async fn validate_quiet_hours(state: &AppState, qh: &QuietHours) -> Result<()> {
     security(("api_key" = [])))]
 pub(super) async fn connect(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
     Json(body): Json<ConnectSms>,
 ) -> Result<Json<SmsStatus>> {
+    let account = caller.account;
     let api_key = body.api_key.trim();
     if api_key.is_empty() || api_key.len() > 500 {
         return Err(ApiError::invalid("api_key must be 1 to 500 characters"));
@@ -246,6 +247,7 @@ pub(super) async fn connect(
     }
     tx.commit().await?;
     state.telnyx_keys.forget();
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "sms"}))).await?;
     Ok(Json(status_of(&state, account).await?))
 }
 
@@ -308,8 +310,9 @@ pub(super) async fn status(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 pub(super) async fn disconnect(
     State(state): State<AppState>,
-    AuthAccount(account): AuthAccount,
+    crate::auth::Admin(caller): crate::auth::Admin,
 ) -> Result<StatusCode> {
+    let account = caller.account;
     let gone = sqlx::query("delete from sms_integrations where account_id = $1")
         .bind(account)
         .execute(&state.pool)
@@ -318,5 +321,6 @@ pub(super) async fn disconnect(
         return Err(ApiError::NotFound("sms integration"));
     }
     state.telnyx_keys.forget();
+    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", None, serde_json::json!({"integration": "sms"}))).await?;
     Ok(StatusCode::NO_CONTENT)
 }
