@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-
 use crate::domain::AccountId;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path};
@@ -95,7 +94,16 @@ async fn create(
     .bind(name)
     .fetch_one(&state.pool)
     .await?;
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "key.created", Some(format!("key:{}", info.id)), serde_json::json!({"name": name, "prefix": info.prefix}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "key.created",
+            Some(format!("key:{}", info.id)),
+            serde_json::json!({"name": name, "prefix": info.prefix}),
+        ),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedKey {
@@ -144,7 +152,12 @@ async fn revoke_route(
 ) -> Result<StatusCode> {
     let account = caller.account;
     if revoke(&state.pool, account, Some(id), None).await? {
-        let entry = crate::audit::Entry::by(&caller, "key.revoked", Some(format!("key:{id}")), serde_json::json!({}));
+        let entry = crate::audit::Entry::by(
+            &caller,
+            "key.revoked",
+            Some(format!("key:{id}")),
+            serde_json::json!({}),
+        );
         crate::audit::record(&state.pool, entry).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {

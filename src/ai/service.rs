@@ -193,7 +193,11 @@ async fn put_company(
         .bind(serde_json::to_value(&body).map_err(anyhow::Error::from)?)
         .execute(&state.pool)
         .await?;
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "settings.company", None, serde_json::json!({}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(&caller, "settings.company", None, serde_json::json!({})),
+    )
+    .await?;
     Ok(Json(body))
 }
 

@@ -7,7 +7,6 @@
 use crate::audit::{self, Entry};
 use crate::auth::session::{self, Opener};
 use crate::auth::{password, totp, users};
-use crate::crypto::Sealed;
 use crate::domain::{AccountId, Email};
 use crate::error::Result;
 use crate::state::AppState;
@@ -70,6 +69,18 @@ fn failure_entry(
         details: json!({ "reason": reason }),
         ip,
     }
+}
+
+/// A pending second step, with what checking its code needs.
+#[derive(sqlx::FromRow)]
+struct Challenge {
+    challenge_id: i64,
+    user_id: i64,
+    account_id: AccountId,
+    email: String,
+    #[sqlx(flatten)]
+    secret: totp::StoredSecret,
+    totp_last_step: Option<i64>,
 }
 
 /// First step: email and password.
@@ -151,18 +162,25 @@ pub async fn with_code(
     code: &str,
     ip: Option<IpAddr>,
 ) -> Result<Outcome> {
-    let row: Option<(i64, i64, AccountId, String, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>, Option<i64>)> =
-        sqlx::query_as(
-            "select c.id, u.id, u.account_id, u.email, u.totp_secret, u.totp_nonce, u.totp_key_id, u.totp_last_step
-             from sign_in_challenges c join users u on u.id = c.user_id
-             where c.token_hash = $1 and c.expires_at > now() and c.attempts < $2 and u.disabled_at is null",
-        )
-        .bind(Sha256::digest(challenge.as_bytes()).to_vec())
-        .bind(CHALLENGE_TRIES)
-        .fetch_optional(&state.pool)
-        .await?;
+    let row: Option<Challenge> = sqlx::query_as(
+        "select c.id as challenge_id, u.id as user_id, u.account_id, u.email,
+                u.totp_secret, u.totp_nonce, u.totp_key_id, u.totp_last_step
+         from sign_in_challenges c join users u on u.id = c.user_id
+         where c.token_hash = $1 and c.expires_at > now() and c.attempts < $2 and u.disabled_at is null",
+    )
+    .bind(Sha256::digest(challenge.as_bytes()).to_vec())
+    .bind(CHALLENGE_TRIES)
+    .fetch_optional(&state.pool)
+    .await?;
     let client = crate::throttle::client_key(ip);
-    let Some((challenge_id, user_id, account, email, secret, nonce, key_id, last_step)) = row
+    let Some(Challenge {
+        challenge_id,
+        user_id,
+        account_id: account,
+        email,
+        secret,
+        totp_last_step: last_step,
+    }) = row
     else {
         return Ok(Outcome::Invalid);
     };
@@ -171,18 +189,7 @@ pub async fn with_code(
     if let Some(wait) = blocked(state, &keys).await? {
         return Ok(Outcome::Throttled(wait));
     }
-    let secret = match (secret, nonce, key_id) {
-        (Some(ciphertext), Some(nonce), Some(key_id)) => state
-            .secrets
-            .open(&Sealed {
-                ciphertext,
-                nonce,
-                key_id,
-            })
-            .ok()
-            .map(String::into_bytes),
-        _ => None,
-    };
+    let secret = secret.open(&state.secrets);
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let mut method = None;
     if let Some(step) = secret

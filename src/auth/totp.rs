@@ -13,6 +13,26 @@ pub const DIGITS: usize = 6;
 /// Recovery codes made at enrolment (each works once).
 pub const RECOVERY_CODES: usize = 10;
 
+/// A user's two-factor secret as stored: sealed with the master key (hex inside).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredSecret {
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_nonce: Option<Vec<u8>>,
+    pub totp_key_id: Option<String>,
+}
+
+impl StoredSecret {
+    /// The secret's bytes; `None` when there is none or it cannot be opened.
+    pub fn open(&self, secrets: &crate::crypto::SecretBox) -> Option<Vec<u8>> {
+        let sealed = crate::crypto::Sealed {
+            ciphertext: self.totp_secret.clone()?,
+            nonce: self.totp_nonce.clone()?,
+            key_id: self.totp_key_id.clone()?,
+        };
+        secrets.open(&sealed).ok().and_then(|h| hex::decode(h).ok())
+    }
+}
+
 /// 160 random bits, the size RFC 4226 recommends for HMAC-SHA1.
 pub fn new_secret() -> Vec<u8> {
     let mut s = vec![0u8; 20];

@@ -163,20 +163,25 @@ async fn list_leads(
 ) -> Result<Json<Page<Lead>>> {
     let account = caller.account;
     // (only unassigned, assigned to this user)
-    let (unassigned, assignee) = match f.assigned.as_deref().map(str::trim) {
-        None | Some("") => (false, None),
-        Some("unassigned") => (true, None),
-        Some("me") => (
-            false,
-            Some(caller.user_id().ok_or_else(|| {
-                ApiError::invalid("assigned=me needs a signed-in user (an API key is nobody): give a user id")
-            })?),
-        ),
-        Some(id) => (
-            false,
-            Some(id.parse::<i64>().map_err(|_| ApiError::invalid("assigned must be me, unassigned or a user id"))?),
-        ),
-    };
+    let (unassigned, assignee) =
+        match f.assigned.as_deref().map(str::trim) {
+            None | Some("") => (false, None),
+            Some("unassigned") => (true, None),
+            Some("me") => (
+                false,
+                Some(caller.user_id().ok_or_else(|| {
+                    ApiError::invalid(
+                        "assigned=me needs a signed-in user (an API key is nobody): give a user id",
+                    )
+                })?),
+            ),
+            Some(id) => (
+                false,
+                Some(id.parse::<i64>().map_err(|_| {
+                    ApiError::invalid("assigned must be me, unassigned or a user id")
+                })?),
+            ),
+        };
     let page = PageParams {
         limit: f.limit,
         cursor: f.cursor.clone(),
@@ -401,7 +406,9 @@ async fn check_assignee(pool: &sqlx::PgPool, account: AccountId, user: i64) -> R
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid("assigned_user_id must be an active user of this account"))
+        Err(ApiError::invalid(
+            "assigned_user_id must be an active user of this account",
+        ))
     }
 }
 
@@ -475,12 +482,14 @@ async fn update_lead(
     }
     let before: Option<Option<i64>> = match c.assigned_user_id {
         Some(_) => Some(
-            sqlx::query_scalar::<_, Option<i64>>("select assigned_user_id from leads where id = $1 and account_id = $2")
-                .bind(id)
-                .bind(account)
-                .fetch_optional(&state.pool)
-                .await?
-                .ok_or(ApiError::NotFound("lead"))?,
+            sqlx::query_scalar::<_, Option<i64>>(
+                "select assigned_user_id from leads where id = $1 and account_id = $2",
+            )
+            .bind(id)
+            .bind(account)
+            .fetch_optional(&state.pool)
+            .await?
+            .ok_or(ApiError::NotFound("lead"))?,
         ),
         None => None,
     };

@@ -11,7 +11,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::audit::{self, Entry};
 use crate::auth::users::{self, User};
 use crate::auth::{password, totp, Caller, Enrolling, Role};
-use crate::crypto::Sealed;
 use crate::error::{ApiError, Result};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -198,30 +197,25 @@ async fn confirm_totp(
     Json(body): Json<TotpCode>,
 ) -> Result<Json<RecoveryCodes>> {
     let id = user_id(&caller)?;
-    let row: (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>, bool) = sqlx::query_as(
-        "select totp_secret, totp_nonce, totp_key_id, totp_enabled_at is not null from users where id = $1",
-    )
-    .bind(id)
-    .fetch_one(&state.pool)
-    .await?;
-    let (Some(ciphertext), Some(nonce), Some(key_id), false) = row else {
+    let (stored, enabled): (totp::StoredSecret, bool) = {
+        let row = sqlx::query("select totp_secret, totp_nonce, totp_key_id, totp_enabled_at is not null as enabled from users where id = $1")
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await?;
+        (
+            sqlx::FromRow::from_row(&row)?,
+            sqlx::Row::try_get(&row, "enabled")?,
+        )
+    };
+    if enabled || stored.totp_secret.is_none() {
         return Err(ApiError::Conflict(
             "totp_not_started",
             "start with POST /api/me/totp (or it is on already)".into(),
         ));
-    };
-    let secret = state
-        .secrets
-        .open(&Sealed {
-            ciphertext,
-            nonce,
-            key_id,
-        })
-        .ok()
-        .and_then(|s| hex::decode(s).ok())
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("stored two-factor secret unreadable"))
-        })?;
+    }
+    let secret = stored.open(&state.secrets).ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("stored two-factor secret unreadable"))
+    })?;
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let Some(step) = totp::matching_step(&secret, &body.code, now, None) else {
         return Err(ApiError::Unprocessable(

@@ -235,7 +235,8 @@ async fn reply(
     .execute(&state.pool)
     .await?;
     session.human_takeover = true;
-    let message = conversation::post(&state, &mut session, Author::Agent(caller.person()), &text).await?;
+    let message =
+        conversation::post(&state, &mut session, Author::Agent(caller.person()), &text).await?;
     let fields = serde_json::from_value(
         sqlx::query_scalar::<_, Value>("select lead_data from chat_sessions where id = $1")
             .bind(session.id)

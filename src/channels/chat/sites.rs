@@ -137,7 +137,16 @@ async fn create_site(
     .bind(origins)
     .fetch_one(&state.pool)
     .await?;
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "chat"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.connected",
+            None,
+            serde_json::json!({"integration": "chat"}),
+        ),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
@@ -205,7 +214,16 @@ async fn delete_site(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("site"));
     }
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", Some(format!("site:{id}")), serde_json::json!({"integration": "chat"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.disconnected",
+            Some(format!("site:{id}")),
+            serde_json::json!({"integration": "chat"}),
+        ),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -506,7 +506,16 @@ pub(super) async fn connect(
     tracing::info!(integration = id, "email connected");
     let mut status = status_of(&state, account).await?;
     status.sendgrid_inbound_path = Some(format!("/webhooks/email/sendgrid/{token}"));
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "email"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.connected",
+            None,
+            serde_json::json!({"integration": "email"}),
+        ),
+    )
+    .await?;
     Ok(Json(status))
 }
 
@@ -567,7 +576,16 @@ pub(super) async fn disconnect(
     if done.rows_affected() == 0 {
         return Err(ApiError::NotFound("email integration"));
     }
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", None, serde_json::json!({"integration": "email"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.disconnected",
+            None,
+            serde_json::json!({"integration": "email"}),
+        ),
+    )
+    .await?;
     Ok(Json(status_of(&state, account).await?))
 }
 

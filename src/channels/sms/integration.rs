@@ -247,7 +247,16 @@ pub(super) async fn connect(
     }
     tx.commit().await?;
     state.telnyx_keys.forget();
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.connected", None, serde_json::json!({"integration": "sms"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.connected",
+            None,
+            serde_json::json!({"integration": "sms"}),
+        ),
+    )
+    .await?;
     Ok(Json(status_of(&state, account).await?))
 }
 
@@ -321,6 +330,15 @@ pub(super) async fn disconnect(
         return Err(ApiError::NotFound("sms integration"));
     }
     state.telnyx_keys.forget();
-    crate::audit::record(&state.pool, crate::audit::Entry::by(&caller, "integration.disconnected", None, serde_json::json!({"integration": "sms"}))).await?;
+    crate::audit::record(
+        &state.pool,
+        crate::audit::Entry::by(
+            &caller,
+            "integration.disconnected",
+            None,
+            serde_json::json!({"integration": "sms"}),
+        ),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
