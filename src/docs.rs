@@ -90,6 +90,11 @@ fn add_error_responses(op: &mut Operation, webhook: bool) {
     if secured {
         add("401", "Missing, malformed, unknown or revoked API key");
         add(
+            "403",
+            "The caller's role may not do this (`forbidden`, naming the role needed), a dashboard \
+             session's CSRF token is missing, or its account requires two-factor not yet set up",
+        );
+        add(
             "429",
             "Too many failed key checks from this client: retry after `Retry-After` seconds",
         );
