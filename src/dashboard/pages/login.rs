@@ -28,7 +28,8 @@ fn next_of(q: &HashMap<String, String>) -> &str {
 /// Renders the sign-in card in `mode` with a fresh form token (cookie for `path`).
 fn page(state: &AppState, status: StatusCode, mode: &str, path: &str, extra: Value) -> Response {
     let token = session::random_token();
-    let ctx = context! { title => "Sign in", mode, csrf => token, asset_v => ASSET_VERSION.as_str(), next => "/", ..extra };
+    // Merged values take precedence left to right: `extra` (e.g. its `next`) over the defaults.
+    let ctx = context! { ..extra, ..context! { title => "Sign in", mode, csrf => token, asset_v => ASSET_VERSION.as_str(), next => "/" } };
     let mut res = render(status, "login.html", ctx);
     let (k, v) = session::form_cookie(&token, path, session::secure(state));
     res.headers_mut().append(k, v);
