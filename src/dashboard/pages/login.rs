@@ -43,7 +43,15 @@ fn login_page(
     next: &str,
     error: Option<&str>,
 ) -> Response {
-    page(state, status, mode, "/login", context! { next, error })
+    // The template has no urlencode filter (minijinja's feature is off): encoded here.
+    let next_q = session::encode_query_value(next);
+    page(
+        state,
+        status,
+        mode,
+        "/login",
+        context! { next, next_q, error },
+    )
 }
 
 async fn signed_in_already(state: &AppState, headers: &HeaderMap) -> bool {
@@ -215,7 +223,7 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
                 "password",
                 "/login",
-                context! { next, email, error => "That email and password do not match an active user." },
+                context! { next_q => session::encode_query_value(&next), next, email, error => "That email and password do not match an active user." },
             );
             res.headers_mut()
                 .insert("x-sign-in", HeaderValue::from_static("failed"));
