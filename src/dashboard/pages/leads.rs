@@ -56,7 +56,7 @@ struct LeadView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Assigned {
     All,
-    /// `mine`: the signed-in person's (user sessions only).
+    /// `mine` (or `me`): the signed-in person's (user sessions only).
     Mine(i64),
     Unassigned,
     /// A user id: that person's.
@@ -66,7 +66,8 @@ enum Assigned {
 impl Assigned {
     fn parse(v: Option<&str>, me: Option<i64>) -> Self {
         match (v, me) {
-            (Some("mine"), Some(id)) => Assigned::Mine(id),
+            // `me` as the API spells it, `mine` as the tab does.
+            (Some("mine" | "me"), Some(id)) => Assigned::Mine(id),
             (Some("unassigned"), _) => Assigned::Unassigned,
             (Some(v), _) => v.parse().map_or(Assigned::All, Assigned::User),
             (None, _) => Assigned::All,
@@ -333,6 +334,7 @@ mod tests {
     fn assigned_reads_mine_only_for_users() {
         assert_eq!(Assigned::parse(Some("mine"), Some(4)), Assigned::Mine(4));
         assert_eq!(Assigned::parse(Some("mine"), None), Assigned::All);
+        assert_eq!(Assigned::parse(Some("me"), Some(4)), Assigned::Mine(4));
         assert_eq!(
             Assigned::parse(Some("unassigned"), None).binds(),
             (true, None)
