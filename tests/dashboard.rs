@@ -319,7 +319,17 @@ async fn pages_redirect_to_login_without_a_session() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert_eq!(hidden_input(&html, "next"), Some(esc("/leads?band=HOT")));
+    assert!(html.contains("name=\"email\"") && html.contains("name=\"password\""));
+    // Developers sign in with a key on their own page, which posts to /login too.
+    let res = http
+        .get(format!("{}/login/key?next=/leads", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
     assert!(html.contains("name=\"api_key\""));
+    assert_eq!(hidden_input(&html, "next"), Some(esc("/leads")));
 }
 
 #[tokio::test]

@@ -97,12 +97,20 @@ async fn type_into(b: &Browser, css: &str, text: &str) {
     el.send_keys(text).await.unwrap();
 }
 
-/// Opens `path`, is sent to the sign-in page, signs in with the key and lands on `path`.
+/// Opens `path`, is sent to the sign-in page, follows its API-key link, signs in with
+/// the key and lands on `path`.
 async fn sign_in(b: &Browser, app: &TestApp, account: &Account, path: &str) {
     b.client.goto(&format!("{}{path}", app.base)).await.unwrap();
     wait_js(
         b,
         "the sign-in form",
+        "return !!document.querySelector('[data-test=key-link]');",
+    )
+    .await;
+    click(b, "[data-test=key-link]").await;
+    wait_js(
+        b,
+        "the API-key form",
         "return !!document.querySelector('input[name=api_key]');",
     )
     .await;
@@ -208,6 +216,9 @@ async fn signing_in_and_out() {
         // A wrong key first: an error, still on the sign-in page.
         b.client.goto(&format!("{}/leads", app.base)).await.unwrap();
         wait_path(b, "/login?next=/leads").await;
+        // The sign-in page asks for email and password; developers follow its key link.
+        click(b, "[data-test=key-link]").await;
+        wait_js(b, "the API-key form", "return !!document.querySelector('input[name=api_key]');").await;
         type_into(b, "input[name=api_key]", "ll_wrong").await;
         click(b, "form[action='/login'] button[type=submit]").await;
         let err = wait_js(b, "the error", "const e = document.querySelector('[data-test=login-error]'); return e && e.textContent;").await;

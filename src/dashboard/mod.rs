@@ -1,11 +1,11 @@
 //! The roofer's dashboard: server-rendered pages (minijinja templates embedded in the
-//! binary, HTML auto-escaped) signed in with an API key, with a little vanilla JavaScript
-//! that calls the existing JSON API with the session cookie and a CSRF token. Nothing is
-//! loaded from anywhere but this server.
+//! binary, HTML auto-escaped) for the account's people (or a developer's API key), with
+//! a little vanilla JavaScript that calls the existing JSON API with the session cookie
+//! and a CSRF token. Nothing is loaded from anywhere but this server.
 //!
 //! - [`session`]: sign-in sessions, the session cookie, CSRF, and the `Dash` extractor.
 //! - [`pages`]: the pages, one file a page (home, integrations, leads, lead profile,
-//!   conversations, login).
+//!   conversations, login, team, audit log, my account).
 //! - [`charts`]: inline SVG charts.
 
 pub mod charts;
@@ -44,6 +44,9 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(pages::conversations))
         .route("/integrations", get(pages::integrations))
         .route("/integrations/widget-preview", get(pages::widget_preview))
+        .route("/team", get(pages::team))
+        .route("/audit", get(pages::audit))
+        .route(crate::auth::session::ENROL_PAGE, get(pages::security))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(axum::middleware::map_response(security_headers))
@@ -53,7 +56,7 @@ const CSS: &str = include_str!("../../templates/dashboard/app.css");
 const JS: &str = include_str!("../../templates/dashboard/app.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 13] = [
     (
         "base.html",
         include_str!("../../templates/dashboard/base.html"),
@@ -93,6 +96,18 @@ const TEMPLATES: [(&str, &str); 10] = [
     (
         "widget_preview.html",
         include_str!("../../templates/dashboard/widget_preview.html"),
+    ),
+    (
+        "team.html",
+        include_str!("../../templates/dashboard/team.html"),
+    ),
+    (
+        "audit.html",
+        include_str!("../../templates/dashboard/audit.html"),
+    ),
+    (
+        "security.html",
+        include_str!("../../templates/dashboard/security.html"),
     ),
 ];
 

@@ -444,17 +444,20 @@
 
   // ---------------------------------------------------------------- integrations: AI
   function initAi(sec) {
+    // Members see the facts without the form (only admins and owners change them).
     const company = $('[data-company-form]', sec);
-    company.addEventListener('submit', (e) => {
-      e.preventDefault();
-      const result = $('[data-result]', company);
-      busy(e.submitter, async () => {
-        const body = formJson(company);
-        body.services = body.services || [];
-        const r = await api('PUT', '/api/settings/company', body);
-        say(result, r.ok ? 'ok' : 'err', r.ok ? 'Saved. Replies use these facts from now on.' : r.error);
+    if (company) {
+      company.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const result = $('[data-result]', company);
+        busy(e.submitter, async () => {
+          const body = formJson(company);
+          body.services = body.services || [];
+          const r = await api('PUT', '/api/settings/company', body);
+          say(result, r.ok ? 'ok' : 'err', r.ok ? 'Saved. Replies use these facts from now on.' : r.error);
+        });
       });
-    });
+    }
     const preview = $('[data-ai-preview]', sec);
     preview.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -582,6 +585,21 @@
         });
       });
     }
+    const assign = $('[data-lead-assign]');
+    if (assign) {
+      const out = $('[data-assign-result]');
+      assign.addEventListener('change', () => busy(assign, async () => {
+        const v = assign.value;
+        const r = await api('PATCH', '/api/leads/' + encodeURIComponent(assign.getAttribute('data-lead-id')),
+          { assigned_user_id: v === '' ? null : parseInt(v, 10) });
+        if (!r.ok) { say(out, 'err', r.error); return; }
+        // Show what the server stored, not what was picked.
+        const stored = r.data && r.data.assigned_user_id != null ? String(r.data.assigned_user_id) : '';
+        if (r.data && 'assigned_user_id' in r.data) assign.value = stored;
+        const opt = assign.selectedOptions[0];
+        say(out, 'ok', assign.value ? 'Assigned to ' + (opt ? opt.textContent : '') : 'Unassigned');
+      }));
+    }
     const status = $('[data-lead-status]');
     if (status) {
       const out = $('[data-status-result]');
@@ -590,6 +608,201 @@
         if (!r.ok) { say(out, 'err', r.error); return; }
         say(out, 'ok', 'Saved');
         reloadSoon(600);
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- team
+  /** Shows a link the server could not email, to pass on by hand, or says it was mailed. */
+  function showLink(box, result, sent, email, kind) {
+    if (!box) return;
+    if (sent.link) {
+      const life = kind === 'invitation' ? '72 hours' : '2 hours';
+      $('[data-link-text]', box).textContent = 'No mailbox is connected, so we could not email this ' + kind +
+        ': send this link to ' + email + ' yourself. It works once, for ' + life + '.';
+      $('[data-link-value]', box).textContent = sent.link;
+      box.hidden = false;
+      say(result, '', '');
+    } else {
+      box.hidden = true;
+      say(result, 'ok', (kind === 'invitation' ? 'Invitation' : 'Password link') + ' emailed to ' + email + '.');
+    }
+  }
+
+  function initTeam() {
+    const team = $('[data-team]');
+    const result = $(':scope > [data-result]', team);
+    const linkBox = $(':scope > [data-link-box]', team);
+    for (const row of $$('tr[data-user-id]', team)) {
+      const id = row.getAttribute('data-user-id');
+      const email = row.getAttribute('data-user-email');
+      const patch = (body) => api('PATCH', '/api/users/' + encodeURIComponent(id), body);
+      const role = $('[data-user-role]', row);
+      if (role) {
+        let was = role.value;
+        role.addEventListener('change', () => busy(role, async () => {
+          const r = await patch({ role: role.value });
+          if (!r.ok) { role.value = was; say(result, 'err', r.error); return; }
+          was = r.data.role;
+          role.value = was;
+          say(result, 'ok', email + ' is now ' + (was === 'admin' ? 'an ' : 'a ') + was + ' (signed out: they sign in again with the new role).');
+        }));
+      }
+      const toggle = $('[data-user-toggle]', row);
+      if (toggle) {
+        toggle.addEventListener('click', () => busy(toggle, async () => {
+          const disable = toggle.getAttribute('data-disabled') !== 'true';
+          if (disable && !confirm('Disable ' + email + '? They are signed out at once and cannot sign in until enabled again.')) return;
+          const r = await patch({ disabled: disable });
+          if (!r.ok) { say(result, 'err', r.error); return; }
+          say(result, 'ok', email + (disable ? ' is disabled.' : ' is enabled again.'));
+          reloadSoon();
+        }));
+      }
+      const link = $('[data-user-link]', row);
+      if (link) {
+        link.addEventListener('click', () => busy(link, async () => {
+          const r = await api('POST', '/api/users/' + encodeURIComponent(id) + '/password-link');
+          if (!r.ok) { say(result, 'err', r.error); return; }
+          const kind = row.getAttribute('data-status') === 'invited' ? 'invitation' : 'password link';
+          showLink(linkBox, result, r.data, email, kind);
+        }));
+      }
+    }
+
+    const invite = $('[data-invite-form]');
+    if (invite) {
+      const sec = $('[data-invite]');
+      const out = $('[data-result]', invite);
+      invite.addEventListener('submit', (e) => {
+        e.preventDefault();
+        busy(e.submitter, async () => {
+          const body = formJson(invite);
+          const r = await api('POST', '/api/users/invitations', body);
+          if (!r.ok) { $('[data-link-box]', sec).hidden = true; say(out, 'err', r.error); return; }
+          invite.reset();
+          showLink($('[data-link-box]', sec), out, r.data, r.data.user.email, 'invitation');
+          // The list shows the new person after a reload; the link stays on screen until then.
+          if (r.data.user && !$('tr[data-user-id="' + r.data.user.id + '"]', team)) {
+            $('tbody', team).append(h('tr', { 'data-user-id': r.data.user.id, 'data-user-email': r.data.user.email, 'data-status': 'invited' },
+              h('td', {}, h('strong', {}, r.data.user.name || r.data.user.email)),
+              h('td', {}, h('span', { class: 'role-chip role-' + r.data.user.role }, r.data.user.role)),
+              h('td', {}, h('span', { class: 'chip status-invited' }, 'invited')),
+              h('td', {}, h('span', { class: 'muted' }, 'off')),
+              h('td', {}, h('span', { class: 'muted' }, 'never')),
+              h('td', {})));
+          }
+        });
+      });
+    }
+
+    const rule = $('[data-assignment-form]');
+    if (rule) {
+      const out = $('[data-result]', rule);
+      const sync = () => {
+        const v = (rule.elements.rule.value || 'nobody');
+        for (const el of $$('[data-rule-only]', rule)) el.hidden = el.getAttribute('data-rule-only') !== v;
+      };
+      for (const r of $$('input[name=rule]', rule)) r.addEventListener('change', sync);
+      sync();
+      rule.addEventListener('submit', (e) => {
+        e.preventDefault();
+        busy(e.submitter, async () => {
+          const which = rule.elements.rule.value || 'nobody';
+          const body = { rule: which, member_ids: [] };
+          if (which === 'one') body.user_id = parseInt(rule.elements.user_id.value, 10);
+          if (which === 'round_robin') body.member_ids = $$('input[name=member_ids]:checked', rule).map((c) => parseInt(c.value, 10));
+          const r = await api('PUT', '/api/settings/assignment', body);
+          say(out, r.ok ? 'ok' : 'err', r.ok ? 'Saved. New leads follow this rule from now on.' : r.error);
+        });
+      });
+    }
+
+    const require = $('[data-require-totp]');
+    if (require) {
+      const out = $('[data-security-settings] [data-result]');
+      require.addEventListener('change', () => busy(require, async () => {
+        const want = require.checked;
+        const r = await api('PUT', '/api/settings/security', { require_totp: want });
+        if (!r.ok) { require.checked = !want; say(out, 'err', r.error); return; }
+        say(out, 'ok', want ? 'Two-factor is now required: whoever has not set it up does so at their next sign-in.' : 'Two-factor is now optional.');
+      }));
+    }
+  }
+
+  // ---------------------------------------------------------------- my account
+  function initSecurity() {
+    const sec = $('[data-totp]');
+    const start = $('[data-totp-start]', sec);
+    if (start) {
+      const out = $('.actions [data-result]', sec);
+      const setup = $('[data-totp-setup]', sec);
+      start.addEventListener('click', () => busy(start, async () => {
+        const r = await api('POST', '/api/me/totp');
+        if (!r.ok) { say(out, 'err', r.error); return; }
+        say(out, '', '');
+        // Our own API's SVG, parsed as SVG (never as HTML) and adopted as a node.
+        const qr = $('[data-totp-qr]', setup);
+        const doc = new DOMParser().parseFromString(r.data.qr_svg, 'image/svg+xml');
+        const svg = doc.documentElement;
+        if (svg && svg.nodeName.toLowerCase() === 'svg' && !doc.querySelector('parsererror, script, foreignObject')) {
+          svg.setAttribute('role', 'img');
+          svg.setAttribute('aria-label', 'QR code for your authenticator app');
+          qr.replaceChildren(document.importNode(svg, true));
+        } else {
+          qr.replaceChildren(h('p', { class: 'muted small' }, 'The QR code could not be shown: type the key below.'));
+        }
+        $('[data-totp-secret]', setup).textContent = r.data.secret;
+        setup.hidden = false;
+        start.hidden = true;
+        $('input[name=code]', setup).focus();
+      }));
+      const confirmForm = $('[data-totp-confirm]', sec);
+      confirmForm.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const res = $('[data-result]', confirmForm);
+        busy(e.submitter, async () => {
+          const r = await api('POST', '/api/me/totp/confirm', { code: confirmForm.elements.code.value.trim() });
+          if (!r.ok) { say(res, 'err', r.error); return; }
+          setup.hidden = true;
+          const box = $('[data-recovery]', sec);
+          $('[data-recovery-codes]', box).textContent = (r.data.recovery_codes || []).join('\n');
+          box.hidden = false;
+          const state = $('[data-totp-state]', sec);
+          state.textContent = 'on';
+          state.className = 'chip status-active';
+          const banner = $('[data-test="enrol-banner"]');
+          if (banner) banner.remove();
+        });
+      });
+    }
+    const off = $('[data-totp-off]', sec);
+    if (off) {
+      off.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const res = $('[data-result]', off);
+        busy(e.submitter, async () => {
+          const r = await api('DELETE', '/api/me/totp', { current_password: off.elements.current_password.value });
+          if (!r.ok) { say(res, 'err', r.error); return; }
+          say(res, 'ok', 'Two-factor is off.');
+          reloadSoon();
+        });
+      });
+    }
+    const pw = $('[data-password-form]');
+    if (pw) {
+      pw.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const res = $('[data-result]', pw);
+        busy(e.submitter, async () => {
+          const next = pw.elements.new_password.value;
+          if (next !== pw.elements.new_password_again.value) { say(res, 'err', 'The two new passwords are not the same.'); return; }
+          const r = await api('PUT', '/api/me/password', { current_password: pw.elements.current_password.value, new_password: next });
+          if (!r.ok) { say(res, 'err', r.error); return; }
+          // Every session of ours ended with the change, this one too.
+          say(res, 'ok', 'Password changed. Sign in again with the new one…');
+          setTimeout(() => { location.href = '/login'; }, 900);
+        });
       });
     }
   }
@@ -760,7 +973,11 @@
     const chat = $('[data-chat]');
     if (chat) initChat(chat);
     const ai = $('#ai');
-    if (ai && $('[data-company-form]', ai)) initAi(ai);
+    if (ai && $('[data-ai-preview]', ai)) initAi(ai);
+    const team = $('[data-team]');
+    if (team) initTeam();
+    const security = $('[data-totp]');
+    if (security) initSecurity();
     if (document.body.getAttribute('data-page') === 'leads') initLead();
     const convo = $('[data-conversations]');
     if (convo) initConversations(convo);

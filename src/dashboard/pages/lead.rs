@@ -1,4 +1,4 @@
-//! One lead's profile, charts and timeline.
+//! One lead's profile, charts and timeline, and who it is assigned to.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -77,6 +77,25 @@ pub async fn lead(
         (facts, tz, touches)
     };
     let ins = tracker::analyze(&facts, &touches, tz, clock.now);
+    let assignee: Option<i64> =
+        sqlx::query_scalar("select assigned_user_id from leads where id = $1 and account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_one(&state.pool)
+            .await?;
+    // Active people to assign to; a disabled assignee stays listed while assigned.
+    let people: Vec<_> = crate::auth::users::list(&state.pool, account)
+        .await?
+        .into_iter()
+        .filter(|u| u.disabled_at.is_none() || Some(u.id) == assignee)
+        .map(|u| {
+            context! {
+                id => u.id,
+                label => if u.name.is_empty() { u.email.clone() } else { u.name.clone() },
+                disabled => u.disabled_at.is_some(),
+            }
+        })
+        .collect();
     let rows: Vec<TouchRow> = sqlx::query_as(
         "select id, \"timestamp\", type as kind, direction, subject, left(content, 20000) as content, status,
                 duration, ai_generated, sentiment, sentiment_score, from_address, to_address,
@@ -224,6 +243,8 @@ pub async fn lead(
             timeline_total => touches.len(),
             timeline_limit => TIMELINE_LIMIT,
             reply_subject,
+            people,
+            assignee,
             ..layout(&s, "leads", &title)
         },
     ))

@@ -28,6 +28,7 @@ struct LeadRow {
     reason: Option<String>,
     last_type: Option<String>,
     last_at: Option<DateTime<Utc>>,
+    assigned_name: Option<String>,
     total: i64,
 }
 
@@ -48,6 +49,49 @@ struct LeadView {
     last_touch: Option<String>,
     last_touch_title: Option<String>,
     last_channel: &'static str,
+    assigned: Option<String>,
+}
+
+/// Whose leads the list shows (the `assigned` parameter, as `GET /api/leads` takes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Assigned {
+    All,
+    /// `mine` (or `me`): the signed-in person's (user sessions only).
+    Mine(i64),
+    Unassigned,
+    /// A user id: that person's.
+    User(i64),
+}
+
+impl Assigned {
+    fn parse(v: Option<&str>, me: Option<i64>) -> Self {
+        match (v, me) {
+            // `me` as the API spells it, `mine` as the tab does.
+            (Some("mine" | "me"), Some(id)) => Assigned::Mine(id),
+            (Some("unassigned"), _) => Assigned::Unassigned,
+            (Some(v), _) => v.parse().map_or(Assigned::All, Assigned::User),
+            (None, _) => Assigned::All,
+        }
+    }
+
+    /// The query value that asks for it again.
+    fn param(self) -> String {
+        match self {
+            Assigned::All => String::new(),
+            Assigned::Mine(_) => "mine".into(),
+            Assigned::Unassigned => "unassigned".into(),
+            Assigned::User(id) => id.to_string(),
+        }
+    }
+
+    /// (only unassigned, only this user's) for the query.
+    fn binds(self) -> (bool, Option<i64>) {
+        match self {
+            Assigned::All => (false, None),
+            Assigned::Mine(id) | Assigned::User(id) => (false, Some(id)),
+            Assigned::Unassigned => (true, None),
+        }
+    }
 }
 
 /// `?a=1&b=2` from the non-empty pairs.
@@ -79,6 +123,8 @@ pub async fn leads(
         .filter(|c| Channel::ALL.iter().any(|x| x.as_str() == *c))
         .map(str::to_string);
     let search = param(&q, "q").map(|s| s.chars().take(200).collect::<String>());
+    let assigned = Assigned::parse(param(&q, "assigned"), s.user.as_ref().map(|u| u.id));
+    let (unassigned_only, assigned_to) = assigned.binds();
     let sort = match param(&q, "sort") {
         Some("score") => "score",
         Some("name") => "name",
@@ -125,8 +171,10 @@ pub async fn leads(
                 l.insights->'next_action'->>'priority' as priority,
                 l.insights->'next_action'->>'reason' as reason,
                 t.type as last_type, t.\"timestamp\" as last_at,
+                coalesce(nullif(u.name, ''), u.email) as assigned_name,
                 count(*) over () as total
          from leads l
+         left join users u on u.id = l.assigned_user_id
          left join lateral (select c.type, c.\"timestamp\" from communications c where c.lead_id = l.id
                             order by c.\"timestamp\" desc, c.id desc limit 1) t on true
          where l.account_id = $1
@@ -134,6 +182,8 @@ pub async fn leads(
            and ($3::text is null or exists (select 1 from communications c where c.lead_id = l.id and c.type = $3))
            and ($4::text is null or l.name ilike $4 or l.email ilike $4 or l.phone ilike $4
                 or ($5::text is not null and l.phone like $5))
+           and (not $8 or l.assigned_user_id is null)
+           and ($9::bigint is null or l.assigned_user_id = $9)
          order by {order}
          limit $6 offset $7"
     ))
@@ -144,6 +194,8 @@ pub async fn leads(
     .bind(&digits_like)
     .bind(PAGE_SIZE)
     .bind((page - 1) * PAGE_SIZE)
+    .bind(unassigned_only)
+    .bind(assigned_to)
     .fetch_all(&state.pool)
     .await?;
     let total = rows.first().map_or(0, |r| r.total);
@@ -166,13 +218,15 @@ pub async fn leads(
             last_touch: r.last_at.map(|t| clock.ago(t)),
             last_touch_title: r.last_at.map(|t| clock.when(t)),
             last_channel: channel_label(r.last_type.as_deref().unwrap_or("")),
+            assigned: r.assigned_name,
         })
         .collect();
     let band_s = band.clone().unwrap_or_default();
     let channel_s = channel.clone().unwrap_or_default();
     let search_s = search.clone().unwrap_or_default();
+    let assigned_s = assigned.param();
     let page_s = |p: i64| p.to_string();
-    let url = |sort: &str, dir: &str, page: i64| {
+    let url_for = |assigned: &str, sort: &str, dir: &str, page: i64| {
         let p = if page > 1 {
             page_s(page)
         } else {
@@ -181,6 +235,7 @@ pub async fn leads(
         format!(
             "/leads{}",
             query_string(&[
+                ("assigned", assigned),
                 ("band", &band_s),
                 ("channel", &channel_s),
                 ("q", &search_s),
@@ -197,6 +252,16 @@ pub async fn leads(
             ])
         )
     };
+    let url = |sort: &str, dir: &str, page: i64| url_for(&assigned_s, sort, dir, page);
+    // The tabs keep the other filters and the order, and start again at page 1.
+    let tab = |key: &str, label: &str| {
+        context! { key, label, url => url_for(key, sort, dir, 1), active => assigned_s == key }
+    };
+    let mut tabs = vec![tab("", "All")];
+    if s.user.is_some() {
+        tabs.push(tab("mine", "Mine"));
+    }
+    tabs.push(tab("unassigned", "Unassigned"));
     let sort_url = |key: &str| {
         let next_dir = if key == sort {
             if dir == "asc" {
@@ -210,7 +275,8 @@ pub async fn leads(
         url(key, next_dir, 1)
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let filtered = band.is_some() || channel.is_some() || search.is_some();
+    let filtered =
+        band.is_some() || channel.is_some() || search.is_some() || assigned != Assigned::All;
     Ok(render(
         StatusCode::OK,
         "leads.html",
@@ -233,6 +299,8 @@ pub async fn leads(
             band => band_s,
             channel => channel_s,
             q => search_s,
+            assigned => assigned_s,
+            tabs,
             filtered,
             channels => charts::CHANNELS.iter().map(|(c, l, _)| context! { key => c.as_str(), label => *l }).collect::<Vec<_>>(),
             ..layout(&s, "leads", "Leads")
@@ -260,5 +328,19 @@ mod tests {
         );
         assert_eq!(query_string(&[("q", "a&b")]), "?q=a%26b");
         assert_eq!(query_string(&[]), "");
+    }
+
+    #[test]
+    fn assigned_reads_mine_only_for_users() {
+        assert_eq!(Assigned::parse(Some("mine"), Some(4)), Assigned::Mine(4));
+        assert_eq!(Assigned::parse(Some("mine"), None), Assigned::All);
+        assert_eq!(Assigned::parse(Some("me"), Some(4)), Assigned::Mine(4));
+        assert_eq!(
+            Assigned::parse(Some("unassigned"), None).binds(),
+            (true, None)
+        );
+        assert_eq!(Assigned::parse(Some("7"), None).binds(), (false, Some(7)));
+        assert_eq!(Assigned::parse(Some("x"), Some(1)), Assigned::All);
+        assert_eq!(Assigned::Mine(4).param(), "mine");
     }
 }

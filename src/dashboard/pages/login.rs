@@ -28,7 +28,8 @@ fn next_of(q: &HashMap<String, String>) -> &str {
 /// Renders the sign-in card in `mode` with a fresh form token (cookie for `path`).
 fn page(state: &AppState, status: StatusCode, mode: &str, path: &str, extra: Value) -> Response {
     let token = session::random_token();
-    let ctx = context! { title => "Sign in", mode, csrf => token, asset_v => ASSET_VERSION.as_str(), next => "/", ..extra };
+    // Merged values take precedence left to right: `extra` (e.g. its `next`) over the defaults.
+    let ctx = context! { ..extra, ..context! { title => "Sign in", mode, csrf => token, asset_v => ASSET_VERSION.as_str(), next => "/" } };
     let mut res = render(status, "login.html", ctx);
     let (k, v) = session::form_cookie(&token, path, session::secure(state));
     res.headers_mut().append(k, v);
@@ -42,7 +43,15 @@ fn login_page(
     next: &str,
     error: Option<&str>,
 ) -> Response {
-    page(state, status, mode, "/login", context! { next, error })
+    // The template has no urlencode filter (minijinja's feature is off): encoded here.
+    let next_q = session::encode_query_value(next);
+    page(
+        state,
+        status,
+        mode,
+        "/login",
+        context! { next, next_q, error },
+    )
 }
 
 async fn signed_in_already(state: &AppState, headers: &HeaderMap) -> bool {
@@ -214,7 +223,7 @@ pub async fn login(
                 StatusCode::UNAUTHORIZED,
                 "password",
                 "/login",
-                context! { next, email, error => "That email and password do not match an active user." },
+                context! { next_q => session::encode_query_value(&next), next, email, error => "That email and password do not match an active user." },
             );
             res.headers_mut()
                 .insert("x-sign-in", HeaderValue::from_static("failed"));

@@ -3,8 +3,10 @@
 //! page's script, which calls the JSON API with the session cookie.
 //!
 //! - [`format`]: the account's clock and how numbers, names and phones read.
-//! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`]: the pages.
+//! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`],
+//!   [`team`], [`audit`], [`security`]: the pages.
 
+mod audit;
 mod conversations;
 mod format;
 mod home;
@@ -12,7 +14,10 @@ mod integrations;
 mod lead;
 mod leads;
 mod login;
+mod security;
+mod team;
 
+pub use audit::audit;
 pub use conversations::conversations;
 pub use format::{action_label, channel_label, display_phone, humanize, minutes_human, pct};
 pub use home::home;
@@ -23,6 +28,8 @@ pub use login::{
     code, code_form, forgot, forgot_form, key_form, login, login_form, logout, password_form,
     set_password, CsrfForm, LoginForm,
 };
+pub use security::security;
+pub use team::team;
 
 use std::collections::HashMap;
 
@@ -34,6 +41,7 @@ use minijinja::context;
 
 use super::{render, ASSET_VERSION};
 use crate::auth::session::Session;
+use crate::auth::Role;
 use crate::error::ApiError;
 
 /// Leads per page of the leads list.
@@ -110,11 +118,24 @@ pub fn csrf_rejected() -> Response {
     )
 }
 
+/// What every signed-in page shows: the account, who is signed in and what their role
+/// lets the page offer (the API checks again; this only hides what would be refused).
 fn layout(s: &Session, nav: &str, title: &str) -> minijinja::Value {
+    let who = match &s.user {
+        Some(u) if !u.name.is_empty() => u.name.clone(),
+        Some(u) => u.email.clone(),
+        None => "API key".to_string(),
+    };
     context! {
         signed_in => true,
         csrf => s.csrf_token,
         account_name => s.account_name,
+        who,
+        role => s.role.as_str(),
+        is_user => s.user.is_some(),
+        is_admin => s.role >= Role::Admin,
+        is_owner => s.role == Role::Owner,
+        must_enrol_totp => s.must_enrol_totp,
         nav,
         title,
         asset_v => ASSET_VERSION.as_str(),
