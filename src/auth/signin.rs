@@ -192,10 +192,7 @@ pub async fn with_code(
     let secret = secret.open(&state.secrets);
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let mut method = None;
-    if let Some(step) = secret
-        .and_then(|s| hex::decode(s).ok())
-        .and_then(|s| totp::matching_step(&s, code, now, last_step))
-    {
+    if let Some(step) = secret.and_then(|s| totp::matching_step(&s, code, now, last_step)) {
         // Atomic: of two sign-ins racing with one code, one wins.
         let took = sqlx::query(
             "update users set totp_last_step = $2 where id = $1 and (totp_last_step is null or totp_last_step < $2)",
