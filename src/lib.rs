@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hosts;
+pub mod hours;
 pub mod keys;
 pub mod leads;
 pub mod outbox;

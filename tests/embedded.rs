@@ -111,6 +111,88 @@ async fn embedded_postgres_starts_persists_and_stops() {
     // …and while one is (it attaches to the running cluster, and leaves it running).
     let second = account(&data);
     assert_ne!(second["account_id"], first["account_id"]);
+    // The first owner comes with the account; more people with `user create`: each gets
+    // a one-time link to set their password.
+    let with_owner = leadline(&data)
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Bolt Roofing",
+            "--owner-email",
+            "Olivia@Bolt.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        with_owner.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_owner.stderr)
+    );
+    let with_owner: serde_json::Value = serde_json::from_slice(&with_owner.stdout).unwrap();
+    let bolt = with_owner["account_id"].to_string();
+    let user = leadline(&data)
+        .args([
+            "user",
+            "create",
+            "--account",
+            &bolt,
+            "--email",
+            "sam@bolt.test",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        user.status.success(),
+        "{}",
+        String::from_utf8_lossy(&user.stderr)
+    );
+    let user: serde_json::Value = serde_json::from_slice(&user.stdout).unwrap();
+    assert_eq!(user["role"], "admin");
+    for link in [&with_owner["setup_link"], &user["setup_link"]] {
+        let link = link.as_str().unwrap();
+        let path = &link[link.find("/password/").expect("a password link")..];
+        let page = http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{link}");
+        assert!(page
+            .text()
+            .await
+            .unwrap()
+            .contains("Welcome to Bolt Roofing"));
+    }
+    let bad = leadline(&data)
+        .args([
+            "user",
+            "create",
+            "--account",
+            &bolt,
+            "--email",
+            "x@bolt.test",
+            "--role",
+            "boss",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--role must be owner, admin or member"));
+    let again = leadline(&data)
+        .args([
+            "user",
+            "create",
+            "--account",
+            &bolt,
+            "--email",
+            "SAM@bolt.test",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "one user per email in an account");
     let key2 = leadline(&data)
         .args([
             "account",

@@ -609,3 +609,85 @@ async fn cached_days_follow_late_changes() {
         .body;
     assert_eq!(win["total"], 3, "{win}");
 }
+
+#[tokio::test]
+async fn business_hours_and_an_iana_zone_put_contact_hours_on_the_local_clock_across_dst() {
+    let app = spawn_app().await;
+    let a = app.account("Acme Roofing").await;
+    // Refused: a zone that is not IANA, hours that end before they start.
+    let bad = app
+        .send(
+            app.http
+                .put(format!("{}/api/settings/hours", app.base))
+                .bearer_auth(&a.key)
+                .json(&json!({"timezone": "Central Time"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_message().contains("timezone"), "{}", bad.body);
+    let bad = app
+        .send(app.http.put(format!("{}/api/settings/hours", app.base)).bearer_auth(&a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {"week": {"mon": [["18:00", "07:00"]]}}})))
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.error_message().starts_with("hours.week.mon[0]"),
+        "{}",
+        bad.body
+    );
+    let set = app
+        .send(app.http.put(format!("{}/api/settings/hours", app.base)).bearer_auth(&a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {
+                "week": {"mon": [["07:00", "18:00"]], "tue": [["07:00", "18:00"]], "wed": [["07:00", "18:00"]],
+                         "thu": [["07:00", "18:00"]], "fri": [["07:00", "18:00"]], "sat": [["08:00", "12:00"]]},
+                "holidays": ["2026-12-25"]}})))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["timezone"], "America/Chicago");
+    assert!(set.body["open_now"].is_boolean() && set.body["local_time"].is_string());
+    let got = app.get(&a.key, "/api/settings/hours").await;
+    assert_eq!(got.body["hours"]["holidays"], json!(["2026-12-25"]));
+
+    // 14:00 UTC is 08:00 in January (CST) and 09:00 in July (CDT).
+    for (i, at) in [
+        "2026-01-15T14:00:00Z",
+        "2026-01-16T14:00:00Z",
+        "2026-07-15T14:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = app
+            .log(&a.key, json!({"type": "sms", "direction": "inbound", "from_address": "+13125550100",
+                                "content": "Is the roof done?", "timestamp": at, "provider_message_id": format!("dst{i}")}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    for window in ["", "?from=2026-01-01T00:00:00Z&to=2026-08-01T00:00:00Z"] {
+        let stats = app
+            .get(&a.key, &format!("/api/communications/stats{window}"))
+            .await;
+        assert_eq!(stats.status, 200, "{}", stats.body);
+        let by_hour = &stats.body["inbound_by_hour"];
+        assert_eq!(
+            (
+                by_hour[8].as_i64(),
+                by_hour[9].as_i64(),
+                by_hour[14].as_i64()
+            ),
+            (Some(2), Some(1), Some(0)),
+            "{window}: {by_hour}"
+        );
+    }
+    let lead = app.get(&a.key, "/api/leads").await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let profile = app.get(&a.key, &format!("/api/leads/{lead}/profile")).await;
+    let hours = &profile.body["enrichment"]["preferred_contact_hours"];
+    assert_eq!(
+        (hours[8].as_u64(), hours[9].as_u64()),
+        (Some(2), Some(1)),
+        "{}",
+        profile.body["enrichment"]
+    );
+}

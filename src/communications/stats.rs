@@ -17,6 +17,7 @@ use crate::auth::AuthAccount;
 use crate::domain::{AccountId, Channel};
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Query};
+use crate::hours::Zone;
 use crate::state::AppState;
 
 /// The longest window `from`..`to` may span (without `from`: all the account's data).
@@ -73,8 +74,11 @@ type Sums = (i64, i64, i64, f64, i64, i64);
 #[derive(Debug)]
 struct Totals {
     per_type: BTreeMap<String, Sums>,
-    /// Inbound touches per UTC quarter hour of the day (96).
-    quarters: Vec<i64>,
+    /// Instants (Unix seconds) where the account zone's UTC offset changes: inbound
+    /// touches are counted per UTC quarter hour within each period between them.
+    bounds: Vec<i64>,
+    /// Per period (`bounds.len() + 1`), inbound touches per UTC quarter hour (96).
+    quarters: Vec<Vec<i64>>,
 }
 
 impl Totals {
@@ -89,7 +93,8 @@ impl Totals {
     }
 
     /// Adds what two queries read over one range `($2, $3)` of the account `$1`: the
-    /// sums per type (`type` and the six `Sums`) and the inbound touches per quarter hour.
+    /// sums per type (`type` and the six `Sums`) and the inbound touches per quarter hour
+    /// and offset period (`width_bucket` over `$4`, the bounds).
     async fn absorb<B>(
         &mut self,
         pool: &sqlx::PgPool,
@@ -110,22 +115,24 @@ impl Totals {
         for (k, a, b, c, d, e, f) in rows {
             self.add(k, (a, b, c, d, e, f));
         }
-        let per_quarter: Vec<(i32, i64)> = sqlx::query_as(quarters)
+        let per_quarter: Vec<(i32, i32, i64)> = sqlx::query_as(quarters)
             .bind(account)
             .bind(lo)
             .bind(hi)
+            .bind(&self.bounds)
             .fetch_all(pool)
             .await?;
-        for (q, n) in per_quarter {
-            self.add_quarter(q, n);
+        for (q, period, n) in per_quarter {
+            self.add_quarter(q, period, n);
         }
         Ok(())
     }
 
-    fn add_quarter(&mut self, q: i32, n: i64) {
-        if let Some(slot) = usize::try_from(q)
+    fn add_quarter(&mut self, q: i32, period: i32, n: i64) {
+        if let Some(slot) = usize::try_from(period)
             .ok()
-            .and_then(|q| self.quarters.get_mut(q))
+            .and_then(|p| self.quarters.get_mut(p))
+            .and_then(|p| usize::try_from(q).ok().and_then(|q| p.get_mut(q)))
         {
             *slot += n;
         }
@@ -141,13 +148,22 @@ impl Totals {
             .collect()
     }
 
-    /// Inbound touches per local hour, for a zone `offset_minutes` from UTC (zones are
-    /// whole quarter hours from UTC, so quarters map onto local hours exactly).
-    fn hours(&self, offset_minutes: i32) -> Vec<(i32, i64)> {
+    /// Inbound touches per local hour in `zone`: each period's quarters shifted by the
+    /// offset of that period (offsets are whole quarter hours, so quarters map onto local
+    /// hours exactly, daylight saving time included).
+    fn hours(&self, zone: &Zone) -> Vec<(i32, i64)> {
         let mut hours = [0i64; 24];
-        for (q, n) in self.quarters.iter().enumerate() {
-            let local = (q as i32 * 15 + offset_minutes).rem_euclid(24 * 60);
-            hours[(local / 60) as usize] += n;
+        for (p, quarters) in self.quarters.iter().enumerate() {
+            // A second inside period p: before the first bound, or at the bound it starts at.
+            let at = match p {
+                0 => self.bounds.first().map_or(0, |b| b - 1),
+                _ => self.bounds[p - 1],
+            };
+            let offset = zone.offset_minutes(DateTime::from_timestamp(at, 0).unwrap_or_default());
+            for (q, n) in quarters.iter().enumerate() {
+                let local = (q as i32 * 15 + offset).rem_euclid(24 * 60);
+                hours[(local / 60) as usize] += n;
+            }
         }
         (0..24).map(|h| (h, hours[h as usize])).collect()
     }
@@ -179,8 +195,8 @@ async fn add_live(
 ) -> Result<()> {
     let sums = format!("select type, {SUMS} from communications where {LIVE_RANGE} group by type");
     let quarters = format!(
-        "select {QUARTER}::int, count(*) from communications
-         where {LIVE_RANGE} and direction = 'inbound' group by 1"
+        "select {QUARTER}::int, width_bucket(extract(epoch from \"timestamp\")::bigint, $4::int8[]), count(*)
+         from communications where {LIVE_RANGE} and direction = 'inbound' group by 1, 2"
     );
     t.absorb(pool, &sums, &quarters, account, (from, to)).await
 }
@@ -194,12 +210,23 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
 async fn totals(
     pool: &sqlx::PgPool,
     account: AccountId,
+    zone: &Zone,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Totals> {
+    // Offset changes over the window (at most the cache's two years back: older history
+    // is read with the offset its oldest period had).
+    let end = to.unwrap_or_else(Utc::now) + chrono::Duration::days(1);
+    let start = end - chrono::Duration::days(MAX_WINDOW_DAYS + 2);
+    let bounds: Vec<i64> = zone
+        .changes(start, end)
+        .iter()
+        .map(|c| c.timestamp())
+        .collect();
     let mut t = Totals {
         per_type: BTreeMap::new(),
-        quarters: vec![0; 96],
+        quarters: vec![vec![0; 96]; bounds.len() + 1],
+        bounds,
     };
     let today = Utc::now().date_naive();
     // The cache never reaches before the account's first touch, whatever `from` says.
@@ -232,8 +259,9 @@ async fn totals(
         "select type, sum(inbound)::int8, sum(outbound)::int8, sum(answered)::int8, sum(reply_secs)::float8,
                 sum(replies)::int8, sum(ai_outbound)::int8
          from stats_days where account_id = $1 and day >= $2 and day < $3 group by type",
-        "select quarter::int, sum(inbound)::int8 from stats_day_quarters
-         where account_id = $1 and day >= $2 and day < $3 group by quarter",
+        "select quarter::int, width_bucket(extract(epoch from day::timestamp)::bigint + quarter * 900, $4::int8[]),
+                sum(inbound)::int8
+         from stats_day_quarters where account_id = $1 and day >= $2 and day < $3 group by 1, 2",
         account,
         (lo, hi),
     )
@@ -354,21 +382,17 @@ pub async fn of_account(pool: &sqlx::PgPool, account: AccountId, p: &StatsParams
             )));
         }
     }
-    let tz: String = sqlx::query_scalar("select timezone from accounts where id = $1")
-        .bind(account)
-        .fetch_one(pool)
-        .await?;
-    let offset = crate::leads::store::utc_offset_minutes(&tz);
+    let zone = crate::hours::store::zone_of(pool, account).await?;
     let bands = sqlx::query_as::<_, (String, i64, Option<f64>)>(
         "select score_band, count(*), avg(score)::float8 from leads where account_id = $1 group by score_band",
     )
     .bind(account)
     .fetch_all(pool);
-    let (totals, bands) = tokio::try_join!(totals(pool, account, p.from, p.to), async {
+    let (totals, bands) = tokio::try_join!(totals(pool, account, &zone, p.from, p.to), async {
         Ok(bands.await?)
     })?;
     let per_channel = totals.channel_rows();
-    let hours = totals.hours(offset);
+    let hours = totals.hours(&zone);
     Ok(assemble(p.from, p.to, per_channel, hours, bands))
 }
 

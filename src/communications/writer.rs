@@ -16,7 +16,7 @@
 //! took), nothing of it was written, and its jobs are written one by one, so each gets its
 //! own answer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -29,7 +29,8 @@ use super::model::{find_by_provider_id, Communication, NewCommunication, Recorde
 use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Direction, Identity};
 use crate::error::{unique_violation, ApiError, Result};
-use crate::leads::store::{self, LeadKey, StoredInsights, REFRESH_WINDOW};
+use crate::hours::Zone;
+use crate::leads::store::{self, LeadKey, LeadSnapshot, StoredInsights, REFRESH_WINDOW};
 use crate::tracker;
 use crate::tracker::model::{LeadFacts, Touch};
 
@@ -183,6 +184,35 @@ struct Ready {
     stored: StoredInsights,
 }
 
+/// The time zones of the accounts that get a new lead in this round (one query, only
+/// when there is one), so a new lead's contact hours are read on its account's clock.
+async fn zones_of_new_leads(
+    pool: &PgPool,
+    jobs: &[Job],
+    snaps: &[Option<LeadSnapshot>],
+) -> std::result::Result<HashMap<AccountId, Zone>, sqlx::Error> {
+    let accounts: Vec<AccountId> = jobs
+        .iter()
+        .zip(snaps)
+        .filter(|(j, s)| s.is_none() && j.work.lead_id.is_none())
+        .map(|(j, _)| j.work.account)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(AccountId, String)> =
+        sqlx::query_as("select id, timezone from accounts where id = any($1)")
+            .bind(&accounts)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, tz)| (a, Zone::parse(&tz).unwrap_or_default()))
+        .collect())
+}
+
 /// One round: reads every job's lead, writes those of existing leads in one statement and
 /// creates the new leads one by one. Returns the jobs to run again.
 async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<Job> {
@@ -201,6 +231,16 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
         }
     };
     drop(keys);
+    let zones = match zones_of_new_leads(pool, &jobs, &snaps).await {
+        Ok(z) => z,
+        Err(e) => {
+            tracing::error!(error = %e, jobs = jobs.len(), "recording: reading account time zones failed");
+            for job in jobs {
+                job.answer(Err(ApiError::database(&e)));
+            }
+            return vec![];
+        }
+    };
     let now = Utc::now();
     let mut retry = vec![];
     let mut existing = vec![];
@@ -221,10 +261,11 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                     },
                     ..LeadFacts::default()
                 };
+                let zone = zones.get(&job.work.account).copied().unwrap_or_default();
                 let stored = store::compute(
                     &mut facts,
                     std::slice::from_ref(&job.work.touch),
-                    0,
+                    zone,
                     now,
                     outbound,
                 );
@@ -238,13 +279,8 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
             Some(snap) if !leads_in_round.insert(snap.lead_id) => retry.push(job),
             Some(mut snap) => {
                 snap.touches.push(job.work.touch.clone());
-                let stored = store::compute(
-                    &mut snap.facts,
-                    &snap.touches,
-                    snap.tz_offset_minutes,
-                    now,
-                    outbound,
-                );
+                let stored =
+                    store::compute(&mut snap.facts, &snap.touches, snap.zone, now, outbound);
                 existing.push(Ready {
                     job,
                     lead_id: Some(snap.lead_id),

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::domain::{Channel, Direction};
+use crate::hours::Zone;
 use crate::tracker::model::Touch;
 
 /// Channels in drawing order, with their label and color.
@@ -63,8 +64,8 @@ fn channel_index(c: Channel) -> usize {
 }
 
 /// The Monday (local date) of the week `at` falls in.
-fn week_start(at: DateTime<Utc>, tz_offset_minutes: i32) -> NaiveDate {
-    let local = (at + Duration::minutes(i64::from(tz_offset_minutes))).date_naive();
+fn week_start(at: DateTime<Utc>, zone: Zone) -> NaiveDate {
+    let local = zone.local(at).date();
     local - Duration::days(i64::from(local.weekday().num_days_from_monday()))
 }
 
@@ -72,16 +73,16 @@ fn week_start(at: DateTime<Utc>, tz_offset_minutes: i32) -> NaiveDate {
 /// `max_weeks` back) to the week of `now`. Empty without touches.
 pub fn weekly_buckets(
     touches: &[Touch],
-    tz_offset_minutes: i32,
+    zone: Zone,
     now: DateTime<Utc>,
     max_weeks: usize,
 ) -> Vec<WeekBucket> {
     let Some(first) = touches.iter().map(|t| t.timestamp).min() else {
         return vec![];
     };
-    let last_week = week_start(now.max(first), tz_offset_minutes);
+    let last_week = week_start(now.max(first), zone);
     let earliest = last_week - Duration::weeks(max_weeks.saturating_sub(1) as i64);
-    let first_week = week_start(first, tz_offset_minutes).max(earliest);
+    let first_week = week_start(first, zone).max(earliest);
     let weeks = ((last_week - first_week).num_days() / 7 + 1).max(1) as usize;
     let mut buckets: Vec<WeekBucket> = (0..weeks)
         .map(|i| WeekBucket {
@@ -92,7 +93,7 @@ pub fn weekly_buckets(
         })
         .collect();
     for t in touches {
-        let w = week_start(t.timestamp, tz_offset_minutes);
+        let w = week_start(t.timestamp, zone);
         if w < first_week || w > last_week {
             continue;
         }
@@ -105,7 +106,7 @@ pub fn weekly_buckets(
 }
 
 /// The lead's inbound messages that carry a sentiment score, oldest first.
-pub fn sentiment_points(touches: &[Touch], tz_offset_minutes: i32) -> Vec<SentimentPoint> {
+pub fn sentiment_points(touches: &[Touch], zone: Zone) -> Vec<SentimentPoint> {
     let mut points: Vec<SentimentPoint> = touches
         .iter()
         .filter(|t| t.direction == Direction::Inbound)
@@ -114,7 +115,7 @@ pub fn sentiment_points(touches: &[Touch], tz_offset_minutes: i32) -> Vec<Sentim
             if !score.is_finite() {
                 return None;
             }
-            let local = t.timestamp + Duration::minutes(i64::from(tz_offset_minutes));
+            let local = zone.local(t.timestamp);
             Some(SentimentPoint {
                 at: t.timestamp,
                 score: score.clamp(-1.0, 1.0),
@@ -500,7 +501,7 @@ mod tests {
                 touch(2, t0 + Duration::days(1), Channel::Chat, Some(0.0)),
                 touch(4, t0 + Duration::days(3), Channel::Chat, None),
             ],
-            0,
+            Zone::default(),
         );
         assert_eq!(points.len(), 3);
         assert!(points[0].at < points[1].at && points[1].at < points[2].at);
@@ -528,7 +529,7 @@ mod tests {
                 touch(2, mon, Channel::Sms, None),
                 touch(3, mon + Duration::hours(1), Channel::Sms, None),
             ],
-            0,
+            Zone::default(),
             now,
             26,
         );
@@ -537,15 +538,26 @@ mod tests {
         assert_eq!(b[0].counts, [1, 0, 0, 0]);
         assert_eq!(b[1].counts, [0, 2, 0, 0]);
         assert_eq!(b[3].counts, [0; 4]);
-        // In UTC−16:00 the Monday 15:00 touch falls on Sunday: the week before.
-        let b = weekly_buckets(&[touch(1, mon, Channel::Chat, None)], -16 * 60, mon, 26);
+        // Monday 05:00 UTC is Sunday 23:00 in Chicago (CST since 1 November): the week before.
+        let chicago = Zone::parse("America/Chicago").unwrap();
+        let b = weekly_buckets(
+            &[touch(1, mon - Duration::hours(10), Channel::Chat, None)],
+            chicago,
+            mon,
+            26,
+        );
         assert_eq!(b[0].label, "Oct 26");
         // Capped at max_weeks.
         let old = mon - Duration::weeks(100);
-        let b = weekly_buckets(&[touch(1, old, Channel::Chat, None)], 0, mon, 12);
+        let b = weekly_buckets(
+            &[touch(1, old, Channel::Chat, None)],
+            Zone::default(),
+            mon,
+            12,
+        );
         assert_eq!(b.len(), 12);
         assert!(b.iter().all(|w| w.counts == [0; 4]));
-        assert!(weekly_buckets(&[], 0, mon, 12).is_empty());
+        assert!(weekly_buckets(&[], Zone::default(), mon, 12).is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Channel, Direction, LeadStatus, SentimentLabel};
 use crate::error::{ApiError, Result};
+use crate::hours::Zone;
 use crate::tracker::model::{LeadFacts, Touch};
 
 /// Touches the stored (list-view) insights are computed from: the most recent ones (the
@@ -22,12 +23,12 @@ struct FactsRow {
     timezone: String,
 }
 
-/// The lead's facts and its account's UTC offset (minutes); "not found" for another account's lead.
+/// The lead's facts and its account's time zone; "not found" for another account's lead.
 pub async fn load_facts(
     conn: &mut PgConnection,
     account: AccountId,
     lead_id: i64,
-) -> Result<(LeadFacts, i32)> {
+) -> Result<(LeadFacts, Zone)> {
     let row: FactsRow = sqlx::query_as(
         "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
                 l.status, a.timezone
@@ -39,19 +40,8 @@ pub async fn load_facts(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    let tz = utc_offset_minutes(&row.timezone);
-    Ok((facts_of(row), tz))
-}
-
-/// Minutes east of UTC for an account time zone written `UTC`, `+02:00` or `-05:30`.
-pub fn utc_offset_minutes(tz: &str) -> i32 {
-    let tz = tz.trim();
-    let Some(sign) = tz.chars().next().filter(|c| *c == '+' || *c == '-') else {
-        return 0;
-    };
-    let (h, m) = tz[1..].split_once(':').unwrap_or((&tz[1..], "0"));
-    let minutes = h.parse::<i32>().unwrap_or(0) * 60 + m.parse::<i32>().unwrap_or(0);
-    if sign == '-' { -minutes } else { minutes }.clamp(-18 * 60, 18 * 60)
+    let zone = Zone::parse(&row.timezone).unwrap_or_default();
+    Ok((facts_of(row), zone))
 }
 
 /// One touch as the profile query returns it: the enumerations packed into one small
@@ -139,7 +129,7 @@ pub enum LeadKey<'a> {
 pub struct LeadSnapshot {
     pub lead_id: i64,
     pub facts: LeadFacts,
-    pub tz_offset_minutes: i32,
+    pub zone: Zone,
     pub touches: Vec<Touch>,
 }
 
@@ -223,7 +213,7 @@ where
         };
         let snap = slot.get_or_insert_with(|| LeadSnapshot {
             lead_id: row.lead_id,
-            tz_offset_minutes: utc_offset_minutes(&row.facts.timezone),
+            zone: Zone::parse(&row.facts.timezone).unwrap_or_default(),
             facts: facts_of(row.facts),
             touches: Vec::new(),
         });
@@ -265,7 +255,7 @@ pub struct StoredInsights {
 pub fn compute(
     facts: &mut LeadFacts,
     touches: &[Touch],
-    tz: i32,
+    tz: Zone,
     now: DateTime<Utc>,
     outbound_touch: bool,
 ) -> StoredInsights {
@@ -296,13 +286,7 @@ pub async fn refresh_lead_in(
         .await?
         .ok_or(ApiError::NotFound("lead"))?;
     let mut facts = snap.facts;
-    let s = compute(
-        &mut facts,
-        &snap.touches,
-        snap.tz_offset_minutes,
-        Utc::now(),
-        false,
-    );
+    let s = compute(&mut facts, &snap.touches, snap.zone, Utc::now(), false);
     sqlx::query("update leads set score = $3, score_band = $4, score_breakdown = $5, insights = $6 where id = $1 and account_id = $2")
         .bind(lead_id)
         .bind(account)
@@ -330,15 +314,4 @@ pub async fn refresh_lead(pool: &sqlx::PgPool, account: AccountId, lead_id: i64)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::utc_offset_minutes;
-
-    #[test]
-    fn account_time_zones_are_read_as_utc_offsets() {
-        assert_eq!(utc_offset_minutes("UTC"), 0);
-        assert_eq!(utc_offset_minutes("-05:00"), -300);
-        assert_eq!(utc_offset_minutes("+05:30"), 330);
-        assert_eq!(utc_offset_minutes("+99:00"), 18 * 60);
-        assert_eq!(utc_offset_minutes("garbage"), 0);
-    }
-}
+mod tests {}

@@ -11,7 +11,7 @@
 //!
 //! # Contact hours and channels
 //! `preferred_contact_hours[h]` counts inbound touches whose local hour is
-//! `h`, local time being UTC plus `tz_offset_minutes` (clamped to ±18 h).
+//! `h` in the account's zone (daylight saving time included: `hours::Zone`).
 //! `best_contact_hour` is the busiest hour (the earliest on a tie), `None`
 //! without inbound. `channel_preferences` is each channel's share of inbound
 //! touches (keys for all four channels; all 0 without inbound, else sums to 1).
@@ -41,7 +41,7 @@
 //! won → 1.0, lost → 0.0. Replace with a fitted model once outcomes exist.
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
 use serde::Serialize;
 
 use crate::domain::{Channel, Direction, LeadStatus};
@@ -76,8 +76,6 @@ pub const RECENCY_HALF_LIFE_DAYS: f64 = 7.0;
 pub const MIN_INBOUND_FOR_TIMING: u32 = 3;
 /// Share of inbound on one channel for "prefers …".
 pub const CHANNEL_PREFERENCE_SHARE: f64 = 0.6;
-/// Largest accepted account UTC offset, in minutes (±18 h).
-pub const MAX_TZ_OFFSET_MINUTES: i32 = 18 * 60;
 
 /// Profile enrichment of one lead (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,7 +165,7 @@ pub fn enrich(
     summary: &Summary,
     engagement: &Engagement,
     score: i32,
-    tz_offset_minutes: i32,
+    zone: crate::hours::Zone,
     now: DateTime<Utc>,
 ) -> Enrichment {
     let missing = missing_fields(facts);
@@ -175,9 +173,6 @@ pub fn enrich(
     let completeness = ((known_count * 100 + 4) / 8) as u8;
 
     let sorted = sorted_touches(touches);
-    let offset = Duration::minutes(i64::from(
-        tz_offset_minutes.clamp(-MAX_TZ_OFFSET_MINUTES, MAX_TZ_OFFSET_MINUTES),
-    ));
 
     let mut hours = [0u32; 24];
     let mut bands = [0u32; 4];
@@ -186,7 +181,7 @@ pub fn enrich(
     let mut inbound = 0u32;
     for t in sorted.iter().filter(|t| t.direction == Direction::Inbound) {
         inbound += 1;
-        let local = t.timestamp + offset;
+        let local = zone.local(t.timestamp);
         hours[local.hour() as usize] += 1;
         bands[day_band(local.hour())] += 1;
         if matches!(local.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -295,7 +290,14 @@ mod tests {
     fn run(facts: &LeadFacts, touches: &[Touch], score: i32, tz: i32, now_min: i64) -> Enrichment {
         let s = summarize(touches);
         let e = engagement(touches, &s, at(now_min));
-        enrich(facts, touches, &s, &e, score, tz, at(now_min))
+        let zone = crate::hours::Zone::parse(&format!(
+            "{}{:02}:{:02}",
+            if tz < 0 { '-' } else { '+' },
+            tz.abs() / 60,
+            tz.abs() % 60
+        ))
+        .unwrap();
+        enrich(facts, touches, &s, &e, score, zone, at(now_min))
     }
 
     fn has(e: &Enrichment, p: &str) -> bool {

@@ -106,13 +106,13 @@ impl LeadInsights {
 
 /// Computes score, summary, engagement, next action and enrichment for a lead.
 ///
-/// `tz_offset_minutes` is the account's UTC offset (0 when unknown), used only
+/// `zone` is the account's time zone (UTC when unknown), used only
 /// for local contact hours. Order: score, summary, engagement (needs summary),
 /// next action (needs summary and engagement), enrichment (needs all of them).
 pub fn analyze(
     facts: &LeadFacts,
     touches: &[Touch],
-    tz_offset_minutes: i32,
+    zone: crate::hours::Zone,
     now: DateTime<Utc>,
 ) -> Insights {
     let score = if touches.len() > SCORE_WINDOW {
@@ -131,7 +131,7 @@ pub fn analyze(
         &summary,
         &engagement,
         score.score,
-        tz_offset_minutes,
+        zone,
         now,
     );
     Insights {
@@ -242,6 +242,7 @@ mod tests {
     use super::*;
     use crate::domain::LeadProfile;
     use crate::domain::{Channel, Direction, LeadStatus};
+    use crate::hours::Zone;
     use chrono::Duration;
 
     /// The dashboard filters and sorts leads in SQL by these paths into `leads.insights`:
@@ -257,7 +258,7 @@ mod tests {
             ..LeadFacts::default()
         };
         let t = [super::test_support::t(0, Channel::Sms, Direction::Inbound)];
-        let stored = LeadInsights::of(&analyze(&facts, &t, 0, base()), base());
+        let stored = LeadInsights::of(&analyze(&facts, &t, Zone::default(), base()), base());
         let v = serde_json::to_value(&stored).unwrap();
         for (outer, inner) in [
             ("next_action", "action"),
@@ -286,7 +287,7 @@ mod tests {
             },
             ..LeadFacts::default()
         };
-        let insights = analyze(&facts, &[], 0, base());
+        let insights = analyze(&facts, &[], Zone::default(), base());
         assert_eq!(insights.summary.total_touchpoints, 0);
         assert_eq!(insights.next_action.action, "make_first_contact");
         assert_eq!(insights.next_action.channel, Some(Channel::PhoneCall));
@@ -299,7 +300,7 @@ mod tests {
         let touches = seed_004();
         let now = at(23 * 60);
         let facts = named("Jane");
-        let insights = analyze(&facts, &touches, -300, now);
+        let insights = analyze(&facts, &touches, Zone::parse("-05:00").unwrap(), now);
         assert_eq!(insights.summary.total_touchpoints, 23);
         assert_eq!(insights.engagement.total_touchpoints, 23);
         assert_eq!(insights.summary.response_rate, Some(0.545));
@@ -322,7 +323,7 @@ mod tests {
             status: Some(LeadStatus::Contacted),
             ..named("Jane")
         };
-        let insights = analyze(&facts, &touches, 0, at(24 * 60));
+        let insights = analyze(&facts, &touches, Zone::default(), at(24 * 60));
         let v = serde_json::to_value(&insights).unwrap();
         for key in [
             "score",
@@ -355,11 +356,11 @@ mod tests {
         let facts = named("Big");
         let now = at(10_000 * 7) + Duration::hours(1);
         // warm up once, then time the best of 3
-        let _ = analyze(&facts, &touches, 0, now);
+        let _ = analyze(&facts, &touches, Zone::default(), now);
         let mut best = std::time::Duration::MAX;
         for _ in 0..3 {
             let start = std::time::Instant::now();
-            let insights = analyze(&facts, &touches, 0, now);
+            let insights = analyze(&facts, &touches, Zone::default(), now);
             best = best.min(start.elapsed());
             assert_eq!(insights.summary.total_touchpoints, 10_000);
         }

@@ -1,12 +1,11 @@
 //! The rules a text follows: quiet hours for automatic sends, carrier segments, and
 //! opt-out keywords.
 
-use chrono::{DateTime, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::Result;
-use crate::state::AppState;
+use crate::hours::{Window, Zone};
 
 /// A daily window in which automatic texts are not sent (e.g. 21:00–08:00).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -24,55 +23,21 @@ pub struct QuietHours {
 }
 
 impl QuietHours {
-    pub(super) fn times(&self) -> Option<(NaiveTime, NaiveTime)> {
-        let t = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-        Some((t(&self.start)?, t(&self.end)?))
+    /// The daily window and its zone (`hours::Zone`, daylight saving time included);
+    /// `None` when the times or the zone do not parse.
+    pub(super) fn window(&self) -> Option<(Window, Zone)> {
+        let w = Window::parse(&self.start, &self.end)?;
+        match Zone::parse(&self.timezone)? {
+            z @ Zone::Iana(_) => Some((w, z)),
+            Zone::Fixed(_) => None,
+        }
     }
 }
 
-/// When the quiet window that contains `local` ends (local time); `None` outside it.
-pub fn quiet_until(
-    local: NaiveDateTime,
-    start: NaiveTime,
-    end: NaiveTime,
-) -> Option<NaiveDateTime> {
-    let t = local.time();
-    let inside = if start <= end {
-        t >= start && t < end
-    } else {
-        t >= start || t < end
-    };
-    if !inside {
-        return None;
-    }
-    let today_end = local.date().and_time(end);
-    Some(if today_end > local {
-        today_end
-    } else {
-        today_end + TimeDelta::days(1)
-    })
-}
-
-/// When the account's quiet hours end, if now is inside them (PostgreSQL's tz database
-/// converts between UTC and the window's zone).
-pub async fn quiet_hours_end(state: &AppState, qh: &QuietHours) -> Result<Option<DateTime<Utc>>> {
-    let Some((start, end)) = qh.times() else {
-        return Ok(None);
-    };
-    let local: Option<NaiveDateTime> = sqlx::query_scalar(
-        "select (now() at time zone name) from pg_timezone_names where name = $1",
-    )
-    .bind(&qh.timezone)
-    .fetch_optional(&state.pool)
-    .await?;
-    let Some(until) = local.and_then(|l| quiet_until(l, start, end)) else {
-        return Ok(None);
-    };
-    Ok(sqlx::query_scalar("select ($1::timestamp at time zone $2)")
-        .bind(until)
-        .bind(&qh.timezone)
-        .fetch_one(&state.pool)
-        .await?)
+/// When the account's quiet hours end, if `now` is inside them.
+pub fn quiet_hours_end(qh: &QuietHours, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let (window, zone) = qh.window()?;
+    window.ends_after(&zone, now)
 }
 
 /// How a text will be split by carriers: GSM-7 (160 / 153 per part) or UCS-2 (70 / 67).
@@ -130,37 +95,55 @@ pub fn keyword(text: &str) -> Option<Keyword> {
 mod tests {
     use super::*;
 
-    fn t(s: &str) -> NaiveTime {
-        NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+    fn quiet(start: &str, end: &str) -> QuietHours {
+        QuietHours {
+            start: start.into(),
+            end: end.into(),
+            timezone: "America/Chicago".into(),
+        }
     }
 
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
     #[test]
-    fn overnight_quiet_hours_end_the_next_morning() {
-        let (s, e) = (t("21:00"), t("08:00"));
+    fn overnight_quiet_hours_end_the_next_local_morning() {
+        let q = quiet("21:00", "08:00");
+        // 22:30 CST on 2 March → 08:00 CST on 3 March (14:00 UTC).
         assert_eq!(
-            quiet_until(at("2026-03-02 22:30"), s, e),
-            Some(at("2026-03-03 08:00"))
+            quiet_hours_end(&q, utc("2026-03-03T04:30:00Z")),
+            Some(utc("2026-03-03T14:00:00Z"))
         );
         assert_eq!(
-            quiet_until(at("2026-03-03 07:59"), s, e),
-            Some(at("2026-03-03 08:00"))
+            quiet_hours_end(&q, utc("2026-03-03T13:59:00Z")),
+            Some(utc("2026-03-03T14:00:00Z"))
         );
-        assert_eq!(quiet_until(at("2026-03-03 08:00"), s, e), None);
-        assert_eq!(quiet_until(at("2026-03-03 12:00"), s, e), None);
+        assert_eq!(quiet_hours_end(&q, utc("2026-03-03T14:00:00Z")), None);
+        // Across the spring-forward night: 23:00 CST Saturday → 08:00 CDT Sunday (13:00 UTC).
+        assert_eq!(
+            quiet_hours_end(&q, utc("2026-03-08T05:00:00Z")),
+            Some(utc("2026-03-08T13:00:00Z"))
+        );
+        let bad = QuietHours {
+            timezone: "-05:00".into(),
+            ..q
+        };
+        assert_eq!(
+            quiet_hours_end(&bad, utc("2026-03-03T04:30:00Z")),
+            None,
+            "only IANA zones"
+        );
     }
 
     #[test]
     fn daytime_quiet_hours_end_the_same_day() {
-        let (s, e) = (t("12:00"), t("13:30"));
+        let q = quiet("12:00", "13:30");
         assert_eq!(
-            quiet_until(at("2026-03-02 12:15"), s, e),
-            Some(at("2026-03-02 13:30"))
+            quiet_hours_end(&q, utc("2026-03-02T18:15:00Z")),
+            Some(utc("2026-03-02T19:30:00Z"))
         );
-        assert_eq!(quiet_until(at("2026-03-02 11:59"), s, e), None);
+        assert_eq!(quiet_hours_end(&q, utc("2026-03-02T17:59:00Z")), None);
     }
 
     #[test]

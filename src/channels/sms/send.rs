@@ -100,7 +100,7 @@ pub async fn enqueue_automatic(
 ) -> Result<i64> {
     job.automatic = true;
     let run_at = match settings(state, account).await?.and_then(|(q, _)| q) {
-        Some(q) => quiet_hours_end(state, &q).await?,
+        Some(q) => quiet_hours_end(&q, Utc::now()),
         None => None,
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
@@ -187,7 +187,7 @@ pub(super) async fn send_sms(
     };
     let mut warnings = vec![];
     if let Some(q) = integ.quiet_hours() {
-        if let Some(until) = quiet_hours_end(&state, &q).await? {
+        if let Some(until) = quiet_hours_end(&q, Utc::now()) {
             warnings.push(format!(
                 "inside quiet hours ({}–{} {}) until {}; sent anyway because it is a manual send",
                 q.start,
@@ -322,7 +322,7 @@ async fn send_now(
     }
     if job.automatic {
         if let Some(q) = integ.quiet_hours() {
-            if let Some(until) = quiet_hours_end(state, &q).await? {
+            if let Some(until) = quiet_hours_end(&q, Utc::now()) {
                 let wait = (until - Utc::now()).to_std().unwrap_or_default();
                 return Ok(Err(Outcome::Retry {
                     error: "held for quiet hours".into(),

@@ -5,9 +5,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
 use super::PageError;
 use crate::domain::AccountId;
 
-/// The account's clock: its UTC offset and "now".
+/// The account's clock: its time zone and "now".
 pub(super) struct Clock {
-    pub(super) offset: i32,
+    pub(super) zone: crate::hours::Zone,
     pub(super) now: DateTime<Utc>,
 }
 
@@ -18,16 +18,16 @@ impl Clock {
             .fetch_optional(pool)
             .await?;
         Ok(Self {
-            offset: tz
+            zone: tz
                 .as_deref()
-                .map(crate::leads::store::utc_offset_minutes)
-                .unwrap_or(0),
+                .and_then(crate::hours::Zone::parse)
+                .unwrap_or_default(),
             now: Utc::now(),
         })
     }
 
     pub(super) fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        (t + Duration::minutes(i64::from(self.offset))).naive_utc()
+        self.zone.local(t)
     }
 
     /// "Nov 22, 2:05 PM" (with the year when it is not this year).
@@ -61,8 +61,8 @@ impl Clock {
     pub(super) fn week_start(&self) -> DateTime<Utc> {
         let today = self.local(self.now).date();
         let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-        monday.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-            - Duration::minutes(i64::from(self.offset))
+        self.zone
+            .instant(monday.and_hms_opt(0, 0, 0).unwrap_or_default())
     }
 }
 
@@ -216,7 +216,7 @@ mod tests {
         use chrono::TimeZone;
         // Tuesday 2026-11-24 03:00 UTC is Monday 22:00 in UTC−05:00.
         let clock = Clock {
-            offset: -300,
+            zone: crate::hours::Zone::parse("-05:00").unwrap(),
             now: Utc.with_ymd_and_hms(2026, 11, 24, 3, 0, 0).unwrap(),
         };
         assert_eq!(
