@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::keys::router())
         .merge(crate::team::router())
         .merge(crate::hours::store::router())
+        .merge(crate::message_templates::store::router())
         .merge(crate::communications::router())
         .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())

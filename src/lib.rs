@@ -23,6 +23,7 @@ pub mod hosts;
 pub mod hours;
 pub mod keys;
 pub mod leads;
+pub mod message_templates;
 pub mod outbox;
 pub mod pagination;
 pub mod phone;

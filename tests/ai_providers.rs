@@ -157,6 +157,7 @@ fn acme() -> CompanySettings {
         hours: Some("Mon–Fri 8am–6pm".into()),
         phone: Some("(312) 555-0100".into()),
         booking_link: Some("https://acme.example/book".into()),
+        review_link: None,
         financing: None,
         insurance_claims: Some("We work with all major insurers".into()),
         signature: Some("— Mike, Acme Roofing".into()),

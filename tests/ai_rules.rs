@@ -20,6 +20,7 @@ fn acme() -> CompanySettings {
         hours: Some("Mon–Fri 8am–6pm, Sat 9am–1pm".into()),
         phone: Some("(312) 555-0100".into()),
         booking_link: Some("https://acme.example/book".into()),
+        review_link: None,
         financing: Some("0% for 12 months through GreenSky".into()),
         insurance_claims: Some(
             "We work with all major insurers and meet the adjuster on site".into(),
@@ -474,6 +475,7 @@ fn inspection_offer_follows_next_action_and_settings() {
     );
     let no_link = CompanySettings {
         booking_link: None,
+        review_link: None,
         ..acme()
     };
     let (rep, _) = reply(&r, &no_link, &lead, Sms, &conv, None);

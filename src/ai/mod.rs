@@ -51,6 +51,9 @@ pub struct CompanySettings {
     pub phone: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub booking_link: Option<String>,
+    /// Where happy customers leave a review (Google, Yelp…), for review requests.
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
+    pub review_link: Option<String>,
     /// e.g. "0% for 12 months through GreenSky"; `None` = don't mention.
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub financing: Option<String>,
