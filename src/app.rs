@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::team::router())
         .merge(crate::hours::store::router())
         .merge(crate::message_templates::store::router())
+        .merge(crate::automations::api::router())
         .merge(crate::communications::router())
         .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())

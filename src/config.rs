@@ -19,6 +19,9 @@ pub struct Config {
     pub outbox_concurrency: usize,
     /// `LEADLINE_OUTBOX_PER_ACCOUNT` (default 2): items in flight per account, all replicas.
     pub outbox_per_account: i64,
+    /// `LEADLINE_AUTOMATION_TICK_MS` (default 2000; 0 turns the engine off in this
+    /// process): how often automations enrol leads and run due steps.
+    pub automation_tick_ms: u64,
     /// `LEADLINE_HEADER_TIMEOUT_SECS` (default 20) and `LEADLINE_MAX_CONNECTIONS`
     /// (default 1000): see `serve::Limits`.
     pub connections: crate::serve::Limits,
@@ -95,6 +98,12 @@ impl Config {
         )?;
         let outbox_concurrency = parse_in(&non_empty, "LEADLINE_OUTBOX_CONCURRENCY", 8, 1..=256)?;
         let outbox_per_account = parse_in(&non_empty, "LEADLINE_OUTBOX_PER_ACCOUNT", 2, 1..=64)?;
+        let automation_tick_ms = parse_in(
+            &non_empty,
+            "LEADLINE_AUTOMATION_TICK_MS",
+            2000,
+            0..=3_600_000,
+        )?;
         let header_timeout = parse_in(&non_empty, "LEADLINE_HEADER_TIMEOUT_SECS", 20, 1..=600)?;
         let max_connections =
             parse_in(&non_empty, "LEADLINE_MAX_CONNECTIONS", 1000, 1..=1_000_000)?;
@@ -163,6 +172,7 @@ impl Config {
             record_writers,
             outbox_concurrency,
             outbox_per_account,
+            automation_tick_ms,
             connections,
             public_url,
         })

@@ -6,6 +6,7 @@ pub mod ai;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod automations;
 pub mod channels;
 pub mod cli;
 pub mod communications;

@@ -69,9 +69,28 @@ pub async fn drain_outbox_once(state: &AppState) -> Result<usize> {
     }
 }
 
+/// Runs the automation engine's tick every `automation_tick_ms` (not at all when 0).
+fn spawn_automations(state: AppState) {
+    let every = state.config.automation_tick_ms;
+    if every == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::automations::run::tick(&state, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "automation tick failed");
+            }
+        }
+    });
+}
+
 /// Starts the mail sync cron and the outbox workers; they run until the process stops.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     crate::channels::email::sync::spawn_cron(state.clone());
+    spawn_automations(state.clone());
     tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(state.config.outbox_concurrency));
         let finished = Arc::new(Notify::new());

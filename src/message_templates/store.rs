@@ -139,7 +139,8 @@ async fn create(
 }
 
 #[utoipa::path(patch, path = "/api/templates/{id}", tag = "templates", params(("id" = i64, Path)), request_body = TemplateInput,
-    responses((status = 200, body = MessageTemplate), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    responses((status = 200, body = MessageTemplate), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 async fn update(
     State(state): State<AppState>,

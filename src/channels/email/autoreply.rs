@@ -192,6 +192,7 @@ pub async fn maybe_reply(
             json!({"provider": reply.provider, "model": reply.model, "fallback_reason": reply.fallback_reason, "intents": reply.intents}),
         ),
         team: false,
+        automation: None,
     };
     let key = format!("email-autoreply:{}", inbound.id);
     let outbox_id = super::send::queue(&mut *tx, integration, email, Some(&key)).await?;

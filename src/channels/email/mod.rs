@@ -112,6 +112,9 @@ pub struct OutgoingEmail {
     /// account's mailbox but not recorded as a communication.
     #[serde(default)]
     pub team: bool,
+    /// Sent by an automation (its name): no person wrote it.
+    #[serde(default)]
+    pub automation: Option<String>,
 }
 
 /// Retries a quarantined email (its bytes read again, as when it arrived).

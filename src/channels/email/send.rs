@@ -90,8 +90,48 @@ pub async fn queue_team_email(
         message_id: None,
         ai: None,
         team: true,
+        automation: None,
     };
     Ok(Some(queue(&state.pool, &i, email, None).await?))
+}
+
+/// Queues an automation's email to a lead through the account's mailbox, once per
+/// `idempotency_key`; `None` when no mailbox is connected.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_for_automation<'c, E>(
+    state: &AppState,
+    exec: E,
+    account: crate::domain::AccountId,
+    lead_id: i64,
+    to: &str,
+    subject: &str,
+    body_text: &str,
+    automation: &str,
+    idempotency_key: &str,
+) -> Result<Option<i64>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let Some(i) = integration(state, account).await?.filter(|i| i.is_active) else {
+        return Ok(None);
+    };
+    let email = OutgoingEmail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        body_text: body_text.to_string(),
+        body_html: None,
+        in_reply_to: None,
+        references: Vec::new(),
+        thread_key: None,
+        lead_id: Some(lead_id),
+        ai_generated: false,
+        auto_reply: false,
+        message_id: None,
+        ai: None,
+        team: false,
+        automation: Some(automation.to_string()),
+    };
+    Ok(Some(queue(exec, &i, email, Some(idempotency_key)).await?))
 }
 
 /// Body of `POST /api/integrations/email/send`.
@@ -237,6 +277,7 @@ pub(super) async fn send_email(
         message_id: Some(smtp::new_message_id(&i.email)),
         ai: None,
         team: false,
+        automation: None,
     };
     let message_id = email.message_id.clone().unwrap_or_default();
     let outbox_id = queue(&state.pool, &i, email, None).await?;
@@ -304,6 +345,7 @@ pub async fn deliver(state: &AppState, item: &OutboxItem) -> Outcome {
         "email": {"message_id": message_id, "in_reply_to": email.in_reply_to, "references": email.references,
                   "to": [email.to], "body_html": email.body_html, "auto_submitted": email.auto_reply.then_some("auto-replied")},
         "outbox_id": item.id,
+        "automation": email.automation,
     });
     if let Some(ai) = &email.ai {
         new.metadata["ai"] = ai.clone();

@@ -72,6 +72,9 @@ pub struct SmsJob {
     /// Send only if this call session is still a missed call when the item runs.
     #[serde(default)]
     pub only_if_missed_call: Option<String>,
+    /// Sent by an automation (its name): no person wrote it.
+    #[serde(default)]
+    pub automation: Option<String>,
 }
 
 /// A lead of the account whose phone opted out of texts.
@@ -92,12 +95,16 @@ async fn opted_out(
 
 /// Queues an automatic SMS (text-back, AI reply): held until quiet hours end, once per
 /// `idempotency_key`.
-pub async fn enqueue_automatic(
+pub async fn enqueue_automatic<'c, E>(
     state: &AppState,
+    exec: E,
     account: AccountId,
     mut job: SmsJob,
     idempotency_key: &str,
-) -> Result<i64> {
+) -> Result<i64>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
     job.automatic = true;
     let run_at = match settings(state, account).await?.and_then(|(q, _)| q) {
         Some(q) => quiet_hours_end(&q, Utc::now()),
@@ -105,7 +112,7 @@ pub async fn enqueue_automatic(
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
     outbox::enqueue(
-        &state.pool,
+        exec,
         account,
         OUTBOX_KIND,
         &payload,
@@ -113,6 +120,40 @@ pub async fn enqueue_automatic(
         run_at,
     )
     .await
+}
+
+/// Queues an automation's text to a lead from the account's first number (held through
+/// quiet hours), once per `idempotency_key`; `None` when SMS has no number to send from.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_for_automation<'c, E>(
+    state: &AppState,
+    exec: E,
+    account: AccountId,
+    lead_id: i64,
+    to: &str,
+    text: &str,
+    automation: &str,
+    idempotency_key: &str,
+) -> Result<Option<i64>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
+{
+    let Some(from) = numbers(state, account).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let job = SmsJob {
+        to: to.to_string(),
+        from,
+        text: text.to_string(),
+        lead_id: Some(lead_id),
+        automatic: true,
+        ai_generated: false,
+        only_if_missed_call: None,
+        automation: Some(automation.to_string()),
+    };
+    Ok(Some(
+        enqueue_automatic(state, exec, account, job, idempotency_key).await?,
+    ))
 }
 
 /// Queues a text. 409 when the recipient opted out or SMS is not connected.
@@ -206,6 +247,7 @@ pub(super) async fn send_sms(
         automatic: false,
         ai_generated: false,
         only_if_missed_call: None,
+        automation: None,
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
     let outbox_id =
@@ -278,6 +320,7 @@ async fn try_deliver(state: &AppState, item: &OutboxItem) -> Result<Outcome> {
         "encoding": encoding,
         "outbox_id": item.id,
         "automatic": job.automatic,
+        "automation": job.automation,
         "status_history": [{"status": "queued", "at": Utc::now().to_rfc3339()}],
     });
     let recorded = communications::record(state, account, new).await?;
@@ -418,8 +461,16 @@ pub async fn text_back_missed_call(
         automatic: true,
         ai_generated: false,
         only_if_missed_call: Some(session_id.to_string()),
+        automation: Some("missed-call text-back".into()),
     };
-    enqueue_automatic(state, account, job, &format!("missed-call:{session_id}")).await?;
+    enqueue_automatic(
+        state,
+        &state.pool,
+        account,
+        job,
+        &format!("missed-call:{session_id}"),
+    )
+    .await?;
     Ok(())
 }
 
