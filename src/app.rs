@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::hours::store::router())
         .merge(crate::message_templates::store::router())
         .merge(crate::automations::api::router())
+        .merge(crate::alerts::api::router())
         .merge(crate::communications::router())
         .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())

@@ -258,7 +258,14 @@ async fn a_persons_message_ends_the_automatic_follow_up() {
 #[tokio::test]
 async fn two_replicas_ticking_at_once_send_each_step_once() {
     let s = setup().await;
-    let other = spawn_on_pool(s.app.pool.clone(), &[("LEADLINE_AUTOMATION_TICK_MS", "0")]).await;
+    let other = spawn_on_pool(
+        s.app.pool.clone(),
+        &[
+            ("TELNYX_API_BASE", &s.standin.base),
+            ("LEADLINE_AUTOMATION_TICK_MS", "0"),
+        ],
+    )
+    .await;
     let seq = sequence(
         &s,
         "Blast",

@@ -23,6 +23,8 @@ const BATCH: i64 = 200;
 /// What one tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// People alerted (see `alerts`).
+    pub alerted: u64,
     pub enrolled: u64,
     pub sent: u64,
     pub waiting: u64,
@@ -31,10 +33,12 @@ pub struct Report {
     pub failed: u64,
 }
 
-/// One tick at `now`: enrol, then run every due step (in batches until none is left).
+/// One tick at `now`: enrol, run every due step (in batches until none is left), and make
+/// the team alerts that are due.
 pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<Report> {
     let mut report = Report {
         enrolled: enrol_by_triggers(&state.pool, now).await?,
+        alerted: crate::alerts::scan::run(state, now).await?,
         ..Default::default()
     };
     let mut hours = HashMap::new();

@@ -75,6 +75,9 @@ pub struct SmsJob {
     /// Sent by an automation (its name): no person wrote it.
     #[serde(default)]
     pub automation: Option<String>,
+    /// To a person of the team (an alert), not a lead: sent but not recorded.
+    #[serde(default)]
+    pub team: bool,
 }
 
 /// A lead of the account whose phone opted out of texts.
@@ -150,9 +153,38 @@ where
         ai_generated: false,
         only_if_missed_call: None,
         automation: Some(automation.to_string()),
+        team: false,
     };
     Ok(Some(
         enqueue_automatic(state, exec, account, job, idempotency_key).await?,
+    ))
+}
+
+/// Queues an alert text to a person of the team (not recorded as a lead's message; held
+/// through quiet hours like every automatic text); `None` when SMS has no number.
+pub async fn enqueue_team_text(
+    state: &AppState,
+    account: AccountId,
+    to: &str,
+    text: &str,
+    idempotency_key: &str,
+) -> Result<Option<i64>> {
+    let Some(from) = numbers(state, account).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let job = SmsJob {
+        to: to.to_string(),
+        from,
+        text: text.to_string(),
+        lead_id: None,
+        automatic: true,
+        ai_generated: false,
+        only_if_missed_call: None,
+        automation: Some("team alert".into()),
+        team: true,
+    };
+    Ok(Some(
+        enqueue_automatic(state, &state.pool, account, job, idempotency_key).await?,
     ))
 }
 
@@ -248,6 +280,7 @@ pub(super) async fn send_sms(
         ai_generated: false,
         only_if_missed_call: None,
         automation: None,
+        team: false,
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
     let outbox_id =
@@ -299,6 +332,11 @@ async fn try_deliver(state: &AppState, item: &OutboxItem) -> Result<Outcome> {
             Err(outcome) => return Ok(outcome),
         },
     };
+    if job.team {
+        return Ok(Outcome::Sent {
+            communication_id: None,
+        });
+    }
     let (segments, encoding) = self::segments(&job.text);
     let lead = match job.lead_id {
         Some(id) => LeadRef::Id(id),
@@ -462,6 +500,7 @@ pub async fn text_back_missed_call(
         ai_generated: false,
         only_if_missed_call: Some(session_id.to_string()),
         automation: Some("missed-call text-back".into()),
+        team: false,
     };
     enqueue_automatic(
         state,
