@@ -490,3 +490,140 @@ async fn sequences_are_checked_when_saved_and_only_admins_change_them() {
     assert_eq!(stop.status, 204);
     assert_eq!(tick(&s.app.state, later(1)).await.unwrap().sent, 0);
 }
+
+async fn instant_on(s: &Setup) {
+    let r = s
+        .app
+        .send(
+            s.app
+                .http
+                .put(format!("{}/api/settings/instant-answers", s.app.base))
+                .bearer_auth(&s.a.key)
+                .json(&json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_new_leads_first_text_at_night_is_answered_at_once_with_the_opening_time_and_only_once() {
+    let s = setup().await;
+    instant_on(&s).await;
+    // Open only from 07:00 on a day that is not today (so now is closed), quiet hours all night.
+    let zone = leadline::hours::Zone::parse("America/Chicago").unwrap();
+    let today = chrono::Datelike::weekday(&zone.local(Utc::now()).date());
+    let other = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(today.num_days_from_monday() as usize + 2) % 7];
+    s.app
+        .send(s.app.http.put(format!("{}/api/settings/hours", s.app.base)).bearer_auth(&s.a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {"week": {other: [["07:00", "18:00"]]}}})))
+        .await;
+    connect(
+        &s.app,
+        &s.a.key,
+        &[OURS],
+        json!({"quiet_hours": {"start": "00:00", "end": "23:59", "timezone": "America/Chicago"}}),
+    )
+    .await;
+    text_in(
+        &s,
+        "+13125550100",
+        "Hail hit my roof last night, can someone look?",
+        "in-1",
+    )
+    .await;
+    let r = tick(&s.app.state, Utc::now()).await.unwrap();
+    assert_eq!(r.answered, 1, "{r:?}");
+    let (text, held, ai): (String, bool, String) = sqlx::query_as(
+        "select payload->>'text', next_attempt_at > now() + interval '1 minute', payload->>'ai_generated' from outbox where idempotency_key like 'instant:%'",
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert!(
+        text.starts_with(
+            "Thanks for texting Acme Roofing! We're closed right now and open again at 7:00 am "
+        ),
+        "{text}"
+    );
+    assert!(!held, "an answer is a reply: quiet hours do not hold it");
+    assert_eq!(ai, "false");
+    // A second text, another tick: still one answer.
+    text_in(&s, "+13125550100", "Hello?", "in-2").await;
+    assert_eq!(tick(&s.app.state, Utc::now()).await.unwrap().answered, 0);
+    leadline::scheduler::drain_outbox_once(&s.app.state)
+        .await
+        .unwrap();
+    assert_eq!(s.standin.seen().len(), 1);
+    assert_eq!(
+        tick(&s.app.state, Utc::now()).await.unwrap().answered,
+        0,
+        "answered already"
+    );
+}
+
+#[tokio::test]
+async fn the_instant_answer_is_the_ais_when_open_skips_machines_and_gives_way_to_a_person() {
+    let s = setup().await;
+    // Off until the account turns it on.
+    assert_eq!(
+        s.app
+            .get(&s.a.key, "/api/settings/instant-answers")
+            .await
+            .body["enabled"],
+        false
+    );
+    instant_on(&s).await;
+    // No hours set: open, so the AI responder (rules) answers.
+    text_in(&s, "+13125550101", "Need a roof quote for a leak", "in-1").await;
+    assert_eq!(tick(&s.app.state, Utc::now()).await.unwrap().answered, 1);
+    let ai: String = sqlx::query_scalar(
+        "select payload->>'ai_generated' from outbox where idempotency_key like 'instant:%'",
+    )
+    .fetch_one(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ai, "true");
+    // An autoresponder gets nothing.
+    text_in(
+        &s,
+        "+13125550102",
+        "Auto-reply: I'm away until Monday",
+        "in-2",
+    )
+    .await;
+    assert_eq!(tick(&s.app.state, Utc::now()).await.unwrap().answered, 0);
+    // A person who answers before the automatic answer goes cancels it.
+    text_in(&s, "+13125550103", "Roof leaking, help", "in-3").await;
+    assert_eq!(tick(&s.app.state, Utc::now()).await.unwrap().answered, 1);
+    let lead: i64 = sqlx::query_scalar("select id from leads where phone = '+13125550103'")
+        .fetch_one(&s.app.pool)
+        .await
+        .unwrap();
+    let r = s
+        .app
+        .log(&s.a.key, json!({"type": "phone_call", "direction": "outbound", "lead_id": lead, "content": "Called her back"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    leadline::scheduler::drain_outbox_once(&s.app.state)
+        .await
+        .unwrap();
+    let texts: Vec<String> = s
+        .standin
+        .seen()
+        .iter()
+        .map(|x| x.body["to"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["+13125550101"],
+        "only the answer nobody overtook went out"
+    );
+    let error: String =
+        sqlx::query_scalar("select last_error from outbox where idempotency_key = $1")
+            .bind(format!("instant:{lead}"))
+            .fetch_one(&s.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(error, "a person of the team answered first");
+}

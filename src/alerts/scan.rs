@@ -71,6 +71,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
     .bind(since)
     .fetch_all(&state.pool)
     .await?;
+    let answered = crate::communications::person_answered_sql("c.lead_id", "c.\"timestamp\"");
     let waiting: Vec<Subject> = sqlx::query_as(&format!(
         "select c.account_id, c.lead_id, c.id as communication_id, c.\"timestamp\" as at, l.assigned_user_id,
                 coalesce(l.name, l.phone, l.email, 'someone') as who, left(c.content, 120) as detail,
@@ -79,10 +80,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
          join communications c on c.account_id = p.account_id and c.\"timestamp\" > $1 and c.\"timestamp\" >= p.joined
          join leads l on l.id = c.lead_id join accounts a on a.id = c.account_id
          where c.direction = 'inbound' and coalesce(c.run_start, true)
-           and not exists (select 1 from communications o where o.lead_id = c.lead_id and o.direction = 'outbound'
-                           and o.\"timestamp\" >= c.\"timestamp\" and not o.ai_generated
-                           and o.metadata->>'automation' is null
-                           and not coalesce((o.metadata->>'automatic')::boolean, false))
+           and not {answered}
            and not exists (select 1 from alerts x where x.account_id = c.account_id and x.dedupe_key = 'escalation:' || c.id)"
     ))
     .bind(since)

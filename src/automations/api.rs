@@ -28,6 +28,55 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(of_lead))
         .routes(routes!(runs))
         .routes(routes!(preview))
+        .routes(routes!(get_instant, put_instant))
+}
+
+/// Whether a new lead's first text is answered at once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstantAnswers {
+    /// On: within seconds, open or closed (the AI's words when open; when closed, when
+    /// you open and the booking link). Never to an opted-out lead, an autoresponder, or a
+    /// lead a person already answered.
+    pub enabled: bool,
+}
+
+#[utoipa::path(get, path = "/api/settings/instant-answers", tag = "automations",
+    responses((status = 200, body = InstantAnswers)), security(("api_key" = [])))]
+async fn get_instant(
+    State(state): State<AppState>,
+    AuthAccount(account): AuthAccount,
+) -> Result<Json<InstantAnswers>> {
+    let enabled = sqlx::query_scalar("select instant_answers from accounts where id = $1")
+        .bind(account)
+        .fetch_one(&state.pool)
+        .await?;
+    Ok(Json(InstantAnswers { enabled }))
+}
+
+#[utoipa::path(put, path = "/api/settings/instant-answers", tag = "automations", request_body = InstantAnswers,
+    responses((status = 200, body = InstantAnswers), (status = 403, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+async fn put_instant(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(b): Json<InstantAnswers>,
+) -> Result<Json<InstantAnswers>> {
+    sqlx::query("update accounts set instant_answers = $2 where id = $1")
+        .bind(caller.account)
+        .bind(b.enabled)
+        .execute(&state.pool)
+        .await?;
+    audit::record(
+        &state.pool,
+        Entry::by(
+            &caller,
+            "settings.instant_answers",
+            None,
+            json!({ "enabled": b.enabled }),
+        ),
+    )
+    .await?;
+    Ok(Json(b))
 }
 
 /// A sequence as listed.
@@ -278,7 +327,7 @@ async fn enroll(
             "this lead is (or was) in this sequence".into(),
         ));
     };
-    super::run::log(
+    super::log(
         &state.pool,
         caller.account,
         now,
@@ -321,7 +370,7 @@ async fn stop(
     let Some(eid) = eid else {
         return Err(ApiError::NotFound("active enrollment"));
     };
-    super::run::log(
+    super::log(
         &state.pool,
         caller.account,
         Utc::now(),

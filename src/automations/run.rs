@@ -23,6 +23,8 @@ const BATCH: i64 = 200;
 /// What one tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// New leads' first texts answered at once (see `instant`).
+    pub answered: u64,
     /// People alerted (see `alerts`).
     pub alerted: u64,
     pub enrolled: u64,
@@ -38,6 +40,7 @@ pub struct Report {
 pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<Report> {
     let mut report = Report {
         enrolled: enrol_by_triggers(&state.pool, now).await?,
+        answered: super::instant::run(state, now).await?,
         alerted: crate::alerts::scan::run(state, now).await?,
         ..Default::default()
     };
@@ -72,7 +75,7 @@ pub async fn enrol_by_triggers(pool: &sqlx::PgPool, now: DateTime<Utc>) -> Resul
     .fetch_all(pool)
     .await?;
     for (id, account, sequence, lead) in &rows {
-        log(
+        super::log(
             pool,
             *account,
             now,
@@ -173,7 +176,7 @@ async fn apply(
     match decision {
         Decision::Complete => {
             finish("completed", None).execute(&mut **tx).await?;
-            log(
+            super::log(
                 &mut **tx,
                 account,
                 now,
@@ -192,7 +195,7 @@ async fn apply(
             finish("exited", Some(reason.to_string()))
                 .execute(&mut **tx)
                 .await?;
-            log(
+            super::log(
                 &mut **tx,
                 account,
                 now,
@@ -216,7 +219,7 @@ async fn apply(
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            log(
+            super::log(
                 &mut **tx,
                 account,
                 now,
@@ -246,7 +249,7 @@ async fn apply(
                     .bind(now)
                     .execute(&mut **tx)
                     .await?;
-                    log(
+                    super::log(
                         &mut **tx,
                         account,
                         now,
@@ -261,7 +264,7 @@ async fn apply(
                     .await?;
                     report.sent += 1;
                     if next.is_none() {
-                        log(
+                        super::log(
                             &mut **tx,
                             account,
                             now,
@@ -281,7 +284,7 @@ async fn apply(
                     finish("exited", Some(why.clone()))
                         .execute(&mut **tx)
                         .await?;
-                    log(
+                    super::log(
                         &mut **tx,
                         account,
                         now,
@@ -363,39 +366,4 @@ async fn send(
         }
     };
     Ok(queued.map_err(str::to_string))
-}
-
-/// Notes what happened in the run log.
-#[allow(clippy::too_many_arguments)]
-pub async fn log<'c, E>(
-    exec: E,
-    account: AccountId,
-    at: DateTime<Utc>,
-    sequence: Option<i64>,
-    enrollment: Option<i64>,
-    lead: Option<i64>,
-    step: Option<usize>,
-    outcome: &str,
-    detail: Option<&str>,
-    outbox_id: Option<i64>,
-) -> Result<()>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Postgres>,
-{
-    sqlx::query(
-        "insert into automation_runs (account_id, at, sequence_id, enrollment_id, lead_id, step, outcome, detail, outbox_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(account)
-    .bind(at)
-    .bind(sequence)
-    .bind(enrollment)
-    .bind(lead)
-    .bind(step.map(|s| s as i32))
-    .bind(outcome)
-    .bind(detail)
-    .bind(outbox_id)
-    .execute(exec)
-    .await?;
-    Ok(())
 }

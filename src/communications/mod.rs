@@ -281,3 +281,22 @@ async fn lead_communications(
         id: c.id,
     })))
 }
+
+/// SQL (a boolean expression): whether a person of the team wrote to the lead (`lead`, an
+/// SQL expression) at or after `since` — not the AI, not an automation or automatic send.
+/// Sequences stop on it, alerts wait for it, automatic answers give way to it.
+pub fn person_answered_sql(lead: &str, since: &str) -> String {
+    format!(
+        "exists(select 1 from communications o where o.lead_id = {lead} and o.direction = 'outbound'
+                and o.\"timestamp\" >= {since} and not o.ai_generated and o.metadata->>'automation' is null
+                and not coalesce((o.metadata->>'automatic')::boolean, false))"
+    )
+}
+
+/// SQL (a boolean expression): whether the lead wrote to us after `since`.
+pub fn lead_replied_sql(lead: &str, since: &str) -> String {
+    format!(
+        "exists(select 1 from communications i where i.lead_id = {lead} and i.direction = 'inbound'
+                and i.\"timestamp\" > {since})"
+    )
+}

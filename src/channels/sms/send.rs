@@ -78,6 +78,10 @@ pub struct SmsJob {
     /// To a person of the team (an alert), not a lead: sent but not recorded.
     #[serde(default)]
     pub team: bool,
+    /// An answer to the lead's own message: not held for quiet hours (those are for
+    /// texts nobody asked for); dropped if a person of the team answered since this time.
+    #[serde(default)]
+    pub reply_to_since: Option<DateTime<Utc>>,
 }
 
 /// A lead of the account whose phone opted out of texts.
@@ -110,8 +114,8 @@ where
 {
     job.automatic = true;
     let run_at = match settings(state, account).await?.and_then(|(q, _)| q) {
-        Some(q) => quiet_hours_end(&q, Utc::now()),
-        None => None,
+        Some(q) if job.reply_to_since.is_none() => quiet_hours_end(&q, Utc::now()),
+        _ => None,
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
     outbox::enqueue(
@@ -154,6 +158,7 @@ where
         only_if_missed_call: None,
         automation: Some(automation.to_string()),
         team: false,
+        reply_to_since: None,
     };
     Ok(Some(
         enqueue_automatic(state, exec, account, job, idempotency_key).await?,
@@ -182,6 +187,41 @@ pub async fn enqueue_team_text(
         only_if_missed_call: None,
         automation: Some("team alert".into()),
         team: true,
+        reply_to_since: None,
+    };
+    Ok(Some(
+        enqueue_automatic(state, &state.pool, account, job, idempotency_key).await?,
+    ))
+}
+
+/// Queues an automatic answer to a lead's own message (`since`: when it arrived) from the
+/// account's first number: not held for quiet hours, dropped if a person of the team
+/// answers before it goes, once per `idempotency_key`; `None` when SMS has no number.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_answer(
+    state: &AppState,
+    account: AccountId,
+    lead_id: i64,
+    to: &str,
+    text: &str,
+    ai_generated: bool,
+    since: DateTime<Utc>,
+    idempotency_key: &str,
+) -> Result<Option<i64>> {
+    let Some(from) = numbers(state, account).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let job = SmsJob {
+        to: to.to_string(),
+        from,
+        text: text.to_string(),
+        lead_id: Some(lead_id),
+        automatic: true,
+        ai_generated,
+        only_if_missed_call: None,
+        automation: Some("instant answer".into()),
+        team: false,
+        reply_to_since: Some(since),
     };
     Ok(Some(
         enqueue_automatic(state, &state.pool, account, job, idempotency_key).await?,
@@ -281,6 +321,7 @@ pub(super) async fn send_sms(
         only_if_missed_call: None,
         automation: None,
         team: false,
+        reply_to_since: None,
     };
     let payload = serde_json::to_value(&job).map_err(anyhow::Error::from)?;
     let outbox_id =
@@ -401,7 +442,23 @@ async fn send_now(
             error: format!("{} opted out of texts", job.to),
         }));
     }
-    if job.automatic {
+    if let (Some(since), Some(lead)) = (job.reply_to_since, job.lead_id) {
+        // A person answered first: the automatic answer is not sent.
+        let answered: bool = sqlx::query_scalar(&format!(
+            "select {}",
+            crate::communications::person_answered_sql("$1", "$2")
+        ))
+        .bind(lead)
+        .bind(since)
+        .fetch_one(&state.pool)
+        .await?;
+        if answered {
+            return Ok(Err(Outcome::Failed {
+                error: "a person of the team answered first".into(),
+            }));
+        }
+    }
+    if job.automatic && job.reply_to_since.is_none() {
         if let Some(q) = integ.quiet_hours() {
             if let Some(until) = quiet_hours_end(&q, Utc::now()) {
                 let wait = (until - Utc::now()).to_std().unwrap_or_default();
@@ -501,6 +558,7 @@ pub async fn text_back_missed_call(
         only_if_missed_call: Some(session_id.to_string()),
         automation: Some("missed-call text-back".into()),
         team: false,
+        reply_to_since: None,
     };
     enqueue_automatic(
         state,
