@@ -220,3 +220,74 @@ async fn an_owner_sets_hours_templates_and_follow_ups() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_member_reads_automations_and_enrols_but_changes_nothing_else() {
+    let app = spawn_app().await;
+    let account = app.account("Acme Roofing").await;
+    let (_member, link) = leadline::team::people::create_first(
+        &app.pool,
+        &app.base,
+        AccountId(account.id),
+        "mia@acme.test",
+        "Mia Member",
+        Role::Member,
+    )
+    .await
+    .unwrap();
+    let lead = app
+        .post(
+            &account.key,
+            "/api/leads",
+            json!({"name": "Robert Fox", "phone": "+13125550102"}),
+        )
+        .await;
+    assert_eq!(lead.status, 201, "{}", lead.body);
+    let lead_id = lead.body["id"].as_i64().unwrap();
+    let tpl = app
+        .post(
+            &account.key,
+            "/api/templates",
+            json!({"name": "Hello", "channel": "sms", "body": "Hi {{ lead.first_name }}, {{ user.first_name }} here."}),
+        )
+        .await;
+    assert_eq!(tpl.status, 201, "{}", tpl.body);
+
+    with_browser("automation-member", async |b: &Browser| {
+        b.client.goto(&link).await.unwrap();
+        wait_js(b, "the set-password form", "return !!document.querySelector('[data-test=set-password-form]');").await;
+        type_into(b, "input[name=password]", OWNER_PASS).await;
+        type_into(b, "input[name=password_again]", OWNER_PASS).await;
+        click(b, "[data-test=set-password-form] button[type=submit]").await;
+        wait_js(b, "the dashboard", "return location.pathname === '/' && !!document.querySelector('[data-nav=sequences]');").await;
+        assert_eq!(b.js("return !!document.querySelector('[data-nav=hours]');").await, false, "no hours link");
+
+        // Read-only pages: no switch, no editor, no save.
+        goto(b, &app, "/sequences").await;
+        wait_js(b, "the sequences", "return !!document.querySelector('[data-seq-key=review]');").await;
+        let controls = b.js("return ['[data-seq-enabled]', '[data-seq-edit]', '[data-seq-editor]', '[data-seq-new]'].filter(c => document.querySelector(c));").await;
+        assert_eq!(controls, json!([]));
+        goto(b, &app, "/templates").await;
+        wait_js(b, "the templates", "return !!document.querySelector('tr[data-template-id]');").await;
+        let controls = b.js("return ['[data-save]', '[data-template-edit]', '[data-template-delete]'].filter(c => document.querySelector(c));").await;
+        assert_eq!(controls, json!([]));
+        goto(b, &app, "/settings/hours").await;
+        wait_js(b, "the hours", "return !!document.querySelector('[data-hours-form]');").await;
+        assert_eq!(b.js("return !document.querySelector('[data-hours-form] button[type=submit]') && document.querySelector('input[name=timezone]').disabled;").await, true);
+
+        // A template for the lead, written by the member; the reply box fills with it.
+        goto(b, &app, &format!("/leads/{lead_id}")).await;
+        wait_js(b, "the reply box", "return !!document.querySelector('[data-reply] [data-use-template]');").await;
+        b.js("const s = document.querySelector('[data-reply] [data-use-template]'); s.value = s.options[1].value; \
+              s.dispatchEvent(new Event('change')); return true;").await;
+        let filled = wait_js(b, "the reply filled", "return document.querySelector('[data-reply] textarea[name=text]').value;").await;
+        assert_eq!(filled, "Hi Robert, Mia here.");
+        // Members may enrol.
+        b.js("const s = document.querySelector('[data-seq-pick]'); \
+              s.value = Array.from(s.options).find(o => o.textContent.startsWith('Quote follow-up')).value; return true;").await;
+        click(b, "[data-seq-enrol]").await;
+        wait_js(b, "the enrolment listed", "const e = document.querySelector('[data-enrollment][data-status=active]'); return e && e.textContent.includes('Quote follow-up');").await;
+        shot(b, "member-lead").await;
+    })
+    .await;
+}
