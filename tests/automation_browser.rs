@@ -194,6 +194,19 @@ async fn an_owner_sets_hours_templates_and_follow_ups() {
         b.client.refresh().await.unwrap();
         wait_js(b, "the switch kept", "const c = document.querySelector('[data-seq-key=review] [data-seq-enabled]'); return c && c.checked;").await;
         shot(b, "sequences").await;
+        // A new sequence from the editor: a stage trigger and one text a day later.
+        click(b, "[data-seq-new]").await;
+        type_into(b, "[data-seq-form] input[name=name]", "Inspection thank-you").await;
+        b.js("const f = document.querySelector('[data-seq-form]'); f.elements.trigger.value = 'stage'; \
+              f.elements.trigger.dispatchEvent(new Event('change')); f.elements.stage.value = 'inspected'; return true;")
+            .await;
+        type_into(b, "[data-step] [data-f=body]", "Thanks {{ lead.first_name }}, the report follows.").await;
+        click(b, "[data-seq-form] button[type=submit]").await;
+        assert!(result(b, "[data-seq-form] .actions [data-result]", "ok").await.starts_with("Saved \"Inspection thank-you\""));
+        wait_js(b, "the new sequence listed", "return Array.from(document.querySelectorAll('[data-seq-name]')).some(n => n.textContent === 'Inspection thank-you');").await;
+        let card = b.js("const c = Array.from(document.querySelectorAll('[data-seq-id]')).find(c => c.querySelector('[data-seq-name]').textContent === 'Inspection thank-you'); \
+              return [c.querySelector('[data-seq-trigger]').textContent, c.querySelector('.seq-steps li span').textContent.trim()];").await;
+        assert_eq!(card, json!(["When a lead's stage becomes inspected", "After 1 day · Text · only in open hours"]));
 
         // ---- on the lead's page: enrol in the nurture sequence, see what is next, stop it
         goto(b, &app, &format!("/leads/{lead_id}")).await;
