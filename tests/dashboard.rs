@@ -287,6 +287,9 @@ async fn pages_redirect_to_login_without_a_session() {
         ("/leads/1", "/login?next=/leads/1"),
         ("/integrations", "/login?next=/integrations"),
         ("/conversations", "/login?next=/conversations"),
+        ("/settings/hours", "/login?next=/settings/hours"),
+        ("/templates", "/login?next=/templates"),
+        ("/sequences", "/login?next=/sequences"),
         (
             "/integrations/widget-preview?site_id=1",
             "/login?next=/integrations/widget-preview%3Fsite_id%3D1",
@@ -728,6 +731,13 @@ async fn the_lead_profile_shows_history_charts_and_the_reply_box() {
     assert!(html.contains("Missing:"));
     assert!(html.contains("data-reply"));
     assert!(html.contains("value=\"Re: Still waiting\""));
+    // Follow-ups: in no sequence yet, the ready-made ones offered (off until turned on).
+    let follow_ups = &html[html.find("data-follow-ups").expect("follow-ups card")..];
+    assert!(follow_ups.contains("Not in any sequence."));
+    assert!(follow_ups.contains("Cold-lead nurture (off)"));
+    assert!(follow_ups.contains("data-seq-enrol"));
+    // No templates yet: the reply box offers none.
+    assert!(!html.contains("data-use-template"));
 }
 
 #[tokio::test]
@@ -935,6 +945,7 @@ async fn pages_carry_security_headers_and_assets_are_served() {
     for (path, ty) in [
         ("/static/app.css", "text/css"),
         ("/static/app.js", "text/javascript"),
+        ("/static/automations.js", "text/javascript"),
     ] {
         let res = client()
             .get(format!("{}{path}", app.base))

@@ -5,7 +5,8 @@
 //!
 //! - [`session`]: sign-in sessions, the session cookie, CSRF, and the `Dash` extractor.
 //! - [`pages`]: the pages, one file a page (home, integrations, leads, lead profile,
-//!   conversations, login, team, audit log, my account).
+//!   conversations, login, team, audit log, my account, business hours, templates,
+//!   sequences).
 //! - [`charts`]: inline SVG charts.
 
 pub mod charts;
@@ -46,17 +47,23 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/widget-preview", get(pages::widget_preview))
         .route("/team", get(pages::team))
         .route("/audit", get(pages::audit))
+        .route("/settings/hours", get(pages::hours))
+        .route("/templates", get(pages::templates))
+        .route("/sequences", get(pages::sequences))
         .route(crate::auth::session::ENROL_PAGE, get(pages::security))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .route("/static/automations.js", get(automations_js))
         .layer(axum::middleware::map_response(security_headers))
 }
 
 const CSS: &str = include_str!("../../templates/dashboard/app.css");
 const JS: &str = include_str!("../../templates/dashboard/app.js");
+/// Hours, templates, sequences and follow-ups: kept apart so app.js stays readable.
+const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 16] = [
     (
         "base.html",
         include_str!("../../templates/dashboard/base.html"),
@@ -109,6 +116,18 @@ const TEMPLATES: [(&str, &str); 13] = [
         "security.html",
         include_str!("../../templates/dashboard/security.html"),
     ),
+    (
+        "hours.html",
+        include_str!("../../templates/dashboard/hours.html"),
+    ),
+    (
+        "templates.html",
+        include_str!("../../templates/dashboard/templates.html"),
+    ),
+    (
+        "sequences.html",
+        include_str!("../../templates/dashboard/sequences.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -127,6 +146,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::new()
         .chain_update(CSS.as_bytes())
         .chain_update(JS.as_bytes())
+        .chain_update(AUTOMATIONS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
 });
@@ -152,6 +172,10 @@ async fn css() -> Response {
 
 async fn js() -> Response {
     asset(JS, "text/javascript; charset=utf-8")
+}
+
+async fn automations_js() -> Response {
+    asset(AUTOMATIONS_JS, "text/javascript; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

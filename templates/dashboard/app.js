@@ -160,6 +160,9 @@
     return ok;
   }
 
+  // The helpers automations.js (hours, templates, sequences, follow-ups) builds on.
+  window.Leadline = Object.freeze({ $, $$, api, h, say, busy, reloadSoon, formJson });
+
   // ---------------------------------------------------------------- everywhere
   function initCommon() {
     for (const s of $$('select[data-autosubmit]')) s.addEventListener('change', () => s.form.submit());

@@ -1,4 +1,4 @@
-//! One lead's profile, charts and timeline, and who it is assigned to.
+//! One lead's profile, charts and timeline, who it is assigned to, and its follow-ups.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -172,6 +172,7 @@ pub async fn lead(
     let sm = &ins.summary;
     let na = &ins.next_action;
     let en = &ins.enrichment;
+    let follow_ups = super::follow_ups::context_for(&state.pool, account, id, &clock).await?;
     let name = display_name(&lead.profile.name, &lead.profile.email, &lead.profile.phone);
     let title = name.clone();
     Ok(render(
@@ -245,6 +246,7 @@ pub async fn lead(
             reply_subject,
             people,
             assignee,
+            follow_ups,
             ..layout(&s, "leads", &title)
         },
     ))

@@ -4,23 +4,29 @@
 //!
 //! - [`format`]: the account's clock and how numbers, names and phones read.
 //! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`],
-//!   [`team`], [`audit`], [`security`]: the pages.
+//!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`]: the pages.
+//! - [`follow_ups`]: the lead page's sequences card and reply-box templates.
 
 mod audit;
 mod conversations;
+mod follow_ups;
 mod format;
 mod home;
+mod hours;
 mod integrations;
 mod lead;
 mod leads;
 mod login;
 mod security;
+mod sequences;
 mod team;
+mod templates;
 
 pub use audit::audit;
 pub use conversations::conversations;
 pub use format::{action_label, channel_label, display_phone, humanize, minutes_human, pct};
 pub use home::home;
+pub use hours::hours;
 pub use integrations::{integrations, widget_preview};
 pub use lead::lead;
 pub use leads::leads;
@@ -29,7 +35,9 @@ pub use login::{
     set_password, CsrfForm, LoginForm,
 };
 pub use security::security;
+pub use sequences::sequences;
 pub use team::team;
+pub use templates::templates;
 
 use std::collections::HashMap;
 
