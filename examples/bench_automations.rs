@@ -19,7 +19,10 @@ use axum::routing::post;
 use serde_json::{json, Value};
 
 fn env<T: std::str::FromStr>(k: &str, default: T) -> T {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn cpu_secs() -> f64 {
@@ -68,7 +71,10 @@ async fn wait_for(seen: &Seen, n: usize, limit: Duration) -> Duration {
 }
 
 async fn commits(pool: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar("select sum(xact_commit)::int8 from pg_stat_database").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("select sum(xact_commit)::int8 from pg_stat_database")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::main]
@@ -87,10 +93,15 @@ async fn main() {
         ("LEADLINE_DB_MAX_CONNECTIONS", "40"),
     ];
     let config = leadline::config::Config::from_lookup(|k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()).or_else(|| std::env::var(k).ok())
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| std::env::var(k).ok())
     })
     .expect("config");
-    let app = leadline::app::Application::build(config).await.expect("build");
+    let app = leadline::app::Application::build(config)
+        .await
+        .expect("build");
     let state = app.state().clone();
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -99,7 +110,9 @@ async fn main() {
     }));
     let pool = state.pool.clone();
     let http = reqwest::Client::new();
-    let issued = leadline::accounts::create(&pool, "bench-automations").await.unwrap();
+    let issued = leadline::accounts::create(&pool, "bench-automations")
+        .await
+        .unwrap();
     let key = issued.api_key;
     let account = issued.account_id;
     let r = http
@@ -109,7 +122,11 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_success(), "sms connect: {}", r.text().await.unwrap());
+    assert!(
+        r.status().is_success(),
+        "sms connect: {}",
+        r.text().await.unwrap()
+    );
 
     // Leads (phones +1 312 7xx xxxx), made in bulk.
     let total = leads + idle_leads;
@@ -122,11 +139,12 @@ async fn main() {
     .execute(&pool)
     .await
     .unwrap();
-    let ids: Vec<i64> = sqlx::query_scalar("select id from leads where account_id = $1 order by id")
-        .bind(account)
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select id from leads where account_id = $1 order by id")
+            .bind(account)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     let (due_ids, idle_ids) = ids.split_at(leads as usize);
 
     // 1. Baseline: the same number of texts queued straight into the outbox.
@@ -145,7 +163,10 @@ async fn main() {
     let baseline_sent = wait_for(&seen, leads as usize, Duration::from_secs(600)).await;
     let baseline = t.elapsed().max(baseline_sent);
     println!("RESULT baseline_secs {:.2}", baseline.as_secs_f64());
-    println!("RESULT baseline_per_s {:.0}", leads as f64 / baseline.as_secs_f64());
+    println!(
+        "RESULT baseline_per_s {:.0}",
+        leads as f64 / baseline.as_secs_f64()
+    );
     seen.lock().unwrap().clear();
 
     // 2. The engine: one step due for every lead at the same moment.
@@ -173,7 +194,9 @@ async fn main() {
     .unwrap();
     let (cpu0, commits0) = (cpu_secs(), commits(&pool).await);
     let t = Instant::now();
-    let report = leadline::automations::run::tick(&state, now + chrono::Duration::seconds(1)).await.unwrap();
+    let report = leadline::automations::run::tick(&state, now + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
     let queued = t.elapsed();
     let (cpu1, commits1) = (cpu_secs(), commits(&pool).await);
     let sent = wait_for(&seen, leads as usize, Duration::from_secs(600)).await + queued;
@@ -186,12 +209,24 @@ async fn main() {
     println!("RESULT engine_queued {}", report.sent);
     println!("RESULT engine_queue_secs {:.2}", queued.as_secs_f64());
     println!("RESULT engine_sent_secs {:.2}", sent.as_secs_f64());
-    println!("RESULT engine_per_s {:.0}", leads as f64 / sent.as_secs_f64());
+    println!(
+        "RESULT engine_per_s {:.0}",
+        leads as f64 / sent.as_secs_f64()
+    );
     println!("RESULT engine_received {}", texts.len());
     println!("RESULT engine_outbox_keys {keys}");
-    println!("RESULT engine_repeated_recipients {}", texts.len() - distinct.len().min(texts.len()));
-    println!("RESULT engine_cpu_ms_per_step {:.3}", (cpu1 - cpu0) * 1000.0 / leads as f64);
-    println!("RESULT engine_commits_per_step {:.2}", (commits1 - commits0) as f64 / leads as f64);
+    println!(
+        "RESULT engine_repeated_recipients {}",
+        texts.len() - distinct.len().min(texts.len())
+    );
+    println!(
+        "RESULT engine_cpu_ms_per_step {:.3}",
+        (cpu1 - cpu0) * 1000.0 / leads as f64
+    );
+    println!(
+        "RESULT engine_commits_per_step {:.2}",
+        (commits1 - commits0) as f64 / leads as f64
+    );
 
     // 3. Idle: IDLE_LEADS enrolled leads, nothing due.
     sqlx::query(
@@ -210,15 +245,27 @@ async fn main() {
     let mut ticks = Vec::new();
     for _ in 0..40 {
         let t = Instant::now();
-        let r = leadline::automations::run::tick(&state, chrono::Utc::now()).await.unwrap();
+        let r = leadline::automations::run::tick(&state, chrono::Utc::now())
+            .await
+            .unwrap();
         ticks.push(t.elapsed());
         assert_eq!(r.sent, 0);
     }
     ticks.sort();
-    let active: i64 = sqlx::query_scalar("select count(*) from sequence_enrollments where status = 'active'").fetch_one(&pool).await.unwrap();
+    let active: i64 =
+        sqlx::query_scalar("select count(*) from sequence_enrollments where status = 'active'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     println!("RESULT idle_enrolled {active}");
-    println!("RESULT idle_tick_p50_ms {:.2}", ticks[ticks.len() / 2].as_secs_f64() * 1000.0);
-    println!("RESULT idle_tick_max_ms {:.2}", ticks[ticks.len() - 1].as_secs_f64() * 1000.0);
+    println!(
+        "RESULT idle_tick_p50_ms {:.2}",
+        ticks[ticks.len() / 2].as_secs_f64() * 1000.0
+    );
+    println!(
+        "RESULT idle_tick_max_ms {:.2}",
+        ticks[ticks.len() - 1].as_secs_f64() * 1000.0
+    );
     // Stops the server and the embedded cluster it started.
     let _ = stop.send(());
     let _ = server.await;

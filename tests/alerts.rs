@@ -298,3 +298,38 @@ async fn the_bell_streams_new_alerts_live_and_targets_are_set_by_admins() {
         "{got}"
     );
 }
+
+#[tokio::test]
+async fn the_alerts_page_lists_a_persons_alerts_and_the_layout_has_the_bell() {
+    let app = spawn_app_with(&[("LEADLINE_AUTOMATION_TICK_MS", "0")]).await;
+    let a = app.account("Acme Roofing").await;
+    let mia = person(&app, a.id, "mia@acme.test", Role::Member).await;
+    app.post(
+        &a.key,
+        "/api/leads",
+        json!({"name": "Jane <Doe>", "phone": "+13125550100"}),
+    )
+    .await;
+    assert_eq!(
+        tick(&app.state, Utc::now() + Duration::seconds(1))
+            .await
+            .unwrap()
+            .alerted,
+        1
+    );
+    let page = mia
+        .http
+        .get(format!("{}/alerts", app.base))
+        .header(reqwest::header::COOKIE, &mia.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("New lead: Jane &lt;Doe&gt;"),
+        "escaped: {html}"
+    );
+    assert!(html.contains("data-alerts-read-all") && html.contains("data-bell-count"));
+    assert!(html.contains("alert-item unread"));
+}

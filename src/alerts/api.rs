@@ -69,6 +69,29 @@ pub struct AlertList {
     pub unread: i64,
 }
 
+/// A person's alerts, newest first (only unread ones when asked), and the unread count.
+pub async fn of_user(
+    pool: &sqlx::PgPool,
+    user: i64,
+    unread_only: bool,
+    limit: i64,
+) -> Result<AlertList> {
+    let items = sqlx::query_as(&format!(
+        "select {COLUMNS} from alerts where user_id = $1 and (not $2 or read_at is null) order by id desc limit $3"
+    ))
+    .bind(user)
+    .bind(unread_only)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let unread =
+        sqlx::query_scalar("select count(*) from alerts where user_id = $1 and read_at is null")
+            .bind(user)
+            .fetch_one(pool)
+            .await?;
+    Ok(AlertList { items, unread })
+}
+
 #[utoipa::path(get, path = "/api/alerts", tag = "alerts", params(AlertParams),
     responses((status = 200, body = AlertList), (status = 403, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 async fn list(
@@ -81,20 +104,9 @@ async fn list(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit must be 1 to 200"));
     }
-    let items = sqlx::query_as(&format!(
-        "select {COLUMNS} from alerts where user_id = $1 and (not $2 or read_at is null) order by id desc limit $3"
+    Ok(Json(
+        of_user(&state.pool, user, p.unread.unwrap_or(false), limit).await?,
     ))
-    .bind(user)
-    .bind(p.unread.unwrap_or(false))
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await?;
-    let unread =
-        sqlx::query_scalar("select count(*) from alerts where user_id = $1 and read_at is null")
-            .bind(user)
-            .fetch_one(&state.pool)
-            .await?;
-    Ok(Json(AlertList { items, unread }))
 }
 
 #[utoipa::path(post, path = "/api/alerts/{id}/read", tag = "alerts", params(("id" = i64, Path)),

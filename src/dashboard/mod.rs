@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/widget-preview", get(pages::widget_preview))
         .route("/team", get(pages::team))
         .route("/audit", get(pages::audit))
+        .route("/alerts", get(pages::alerts))
         .route("/settings/hours", get(pages::hours))
         .route("/templates", get(pages::templates))
         .route("/sequences", get(pages::sequences))
@@ -63,7 +64,11 @@ const JS: &str = include_str!("../../templates/dashboard/app.js");
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
+    (
+        "alerts.html",
+        include_str!("../../templates/dashboard/alerts.html"),
+    ),
     (
         "base.html",
         include_str!("../../templates/dashboard/base.html"),

@@ -163,8 +163,41 @@
   // The helpers automations.js (hours, templates, sequences, follow-ups) builds on.
   window.Leadline = Object.freeze({ $, $$, api, h, say, busy, reloadSoon, formJson });
 
+  // ---------------------------------------------------------------- the bell
+  // The unread count, kept live by /api/alerts/stream (server-sent events, same origin:
+  // the session cookie goes along); the newest alert is the bell's title.
+  function initBell() {
+    const bell = $('[data-bell]');
+    if (!bell || !window.EventSource) return;
+    const count = $('[data-bell-count]', bell);
+    const show = (n) => { count.textContent = String(n); count.hidden = n <= 0; };
+    let unread = 0;
+    api('GET', '/api/alerts?unread=true&limit=1').then((r) => {
+      if (r.ok && r.data) { unread = r.data.unread || 0; show(unread); }
+    });
+    const es = new EventSource('/api/alerts/stream');
+    es.addEventListener('alert', (ev) => {
+      let fresh = [];
+      try { fresh = JSON.parse(ev.data); } catch (e) { return; }
+      unread += fresh.length;
+      show(unread);
+      if (fresh.length) bell.title = fresh[fresh.length - 1].message;
+    });
+    const readAll = $('[data-alerts-read-all]');
+    if (readAll) {
+      readAll.addEventListener('click', () => busy(readAll, async () => {
+        await api('POST', '/api/alerts/read-all', {});
+        for (const li of $$('[data-alert-id]')) li.classList.remove('unread');
+        unread = 0;
+        show(0);
+        readAll.hidden = true;
+      }));
+    }
+  }
+
   // ---------------------------------------------------------------- everywhere
   function initCommon() {
+    initBell();
     for (const s of $$('select[data-autosubmit]')) s.addEventListener('change', () => s.form.submit());
     for (const b of $$('[data-copy]')) {
       b.addEventListener('click', async () => {

@@ -7,6 +7,7 @@
 //!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`]: the pages.
 //! - [`follow_ups`]: the lead page's sequences card and reply-box templates.
 
+mod alerts;
 mod audit;
 mod conversations;
 mod follow_ups;
@@ -22,6 +23,7 @@ mod sequences;
 mod team;
 mod templates;
 
+pub use alerts::alerts;
 pub use audit::audit;
 pub use conversations::conversations;
 pub use format::{action_label, channel_label, display_phone, humanize, minutes_human, pct};
