@@ -309,3 +309,37 @@ async fn the_seeds_own_call_json_is_accepted_and_blank_fields_mean_absent() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn a_missed_call_while_closed_is_told_when_the_business_opens() {
+    let (app, signer, _standin) = setup().await;
+    let a = app.account("Acme Roofing").await;
+    connect(
+        &app,
+        &a.key,
+        &[OURS],
+        json!({"missed_call_text_back": true}),
+    )
+    .await;
+    // Open only on the day after tomorrow (Chicago): closed now.
+    let zone = leadline::hours::Zone::parse("America/Chicago").unwrap();
+    let today = chrono::Datelike::weekday(&zone.local(chrono::Utc::now()).date());
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(today.num_days_from_monday() as usize + 2) % 7];
+    let r = app
+        .send(app.http.put(format!("{}/api/settings/hours", app.base)).bearer_auth(&a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {"week": {day: [["07:00", "18:00"]]}}})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for ev in call_events("sess-closed", false) {
+        assert_eq!(deliver(&app, &signer, &ev).await.status, 200);
+    }
+    let text: String = sqlx::query_scalar("select payload->>'text' from outbox where kind = 'sms'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        text.starts_with("Sorry we missed your call! Thanks for calling Acme Roofing! We're closed right now and open again at 7:00 am "),
+        "{text}"
+    );
+}

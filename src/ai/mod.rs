@@ -14,6 +14,7 @@
 //! API keys never appear in logs, errors or `Debug` output.
 
 pub mod anthropic;
+pub mod closed;
 mod http;
 pub mod openai;
 pub mod prompt;

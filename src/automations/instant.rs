@@ -7,11 +7,10 @@
 //! its own automatic answer (with the RFC 3834 guard), chat answers live, and a missed
 //! call its text-back.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{AccountId, Channel};
 use crate::error::Result;
-use crate::hours::BusinessHours;
 use crate::state::AppState;
 
 /// How old a first message may be and still get its instant answer.
@@ -41,39 +40,6 @@ pub fn looks_automated(text: &str) -> bool {
     ]
     .iter()
     .any(|m| t.contains(m))
-}
-
-/// The closed-hours answer: when it opens again (local, in words) and how to book.
-pub fn closed_answer(
-    company: &str,
-    first_name: Option<&str>,
-    hours: &BusinessHours,
-    now: DateTime<Utc>,
-    booking: Option<&str>,
-) -> String {
-    let hello = match first_name {
-        Some(n) => format!("Hi {n}, thanks"),
-        None => "Thanks".to_string(),
-    };
-    let opens = hours.next_open(now).map(|t| {
-        let local = hours.zone.local(t);
-        let today = hours.zone.local(now).date();
-        let day = if local.date() == today {
-            "today".to_string()
-        } else if local.date() == today + Duration::days(1) {
-            "tomorrow".to_string()
-        } else {
-            local.format("%A").to_string()
-        };
-        format!(" and open again at {} {day}", local.format("%-I:%M %P"))
-    });
-    let book = booking
-        .map(|b| format!(" You can pick a time for a free inspection here: {b}."))
-        .unwrap_or_default();
-    format!(
-        "{hello} for texting {company}! We're closed right now{}.{book} We'll get back to you first thing.",
-        opens.unwrap_or_default()
-    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -136,7 +102,8 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
             let first = f.name.as_deref().and_then(|n| n.split_whitespace().next());
             let company_name = company.company_name.clone().unwrap_or(name);
             (
-                closed_answer(
+                crate::ai::closed::answer(
+                    "texting",
                     &company_name,
                     first,
                     &hours,
@@ -180,46 +147,6 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hours::{WeeklyHours, Zone};
-    use std::collections::BTreeMap;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn the_closed_answer_says_when_it_opens_in_local_words() {
-        let mut week = BTreeMap::new();
-        week.insert(
-            "mon".to_string(),
-            vec![["07:00".to_string(), "18:00".to_string()]],
-        );
-        let h = BusinessHours::new(
-            Zone::parse("America/Chicago").unwrap(),
-            &WeeklyHours {
-                week,
-                holidays: vec![],
-            },
-        )
-        .unwrap();
-        // Saturday 7 March 2026, 02:00 CST; opens Monday 07:00 CDT.
-        let text = closed_answer(
-            "Acme Roofing",
-            Some("Jane"),
-            &h,
-            utc("2026-03-07T08:00:00Z"),
-            Some("https://acme.example/book"),
-        );
-        assert_eq!(
-            text,
-            "Hi Jane, thanks for texting Acme Roofing! We're closed right now and open again at 7:00 am Monday. \
-             You can pick a time for a free inspection here: https://acme.example/book. We'll get back to you first thing."
-        );
-        // Sunday 8 March 23:00 CDT: tomorrow.
-        let text = closed_answer("Acme Roofing", None, &h, utc("2026-03-09T04:00:00Z"), None);
-        assert_eq!(text, "Thanks for texting Acme Roofing! We're closed right now and open again at 7:00 am tomorrow. We'll get back to you first thing.");
-    }
-
     #[test]
     fn machines_get_no_automatic_answer() {
         for t in [

@@ -149,6 +149,27 @@ pub async fn maybe_reply(
     let Some(to) = parsed.from.clone() else {
         return Ok(None);
     };
+    // Closed: the answer says when the business opens and how to book.
+    let hours = crate::hours::store::of_account(&state.pool, account).await?;
+    let now = Utc::now();
+    let body_text = if hours.is_open(now) {
+        reply.text.clone()
+    } else {
+        let facts = crate::ai::service::load_company(&state.pool, account).await?;
+        let name: String = sqlx::query_scalar("select name from accounts where id = $1")
+            .bind(account)
+            .fetch_one(&state.pool)
+            .await?;
+        let company = facts.company_name.clone().unwrap_or(name);
+        crate::ai::closed::answer(
+            "emailing",
+            &company,
+            None,
+            &hours,
+            now,
+            facts.booking_link.as_deref(),
+        )
+    };
     let mut tx = state.pool.begin().await?;
     // The cooldown check and the claim are one statement: concurrent inbound messages
     // from one lead cannot both pass.
@@ -179,7 +200,7 @@ pub async fn maybe_reply(
     let email = OutgoingEmail {
         to,
         subject,
-        body_text: reply.text.clone(),
+        body_text,
         body_html: None,
         in_reply_to: parsed.message_id.clone(),
         references,

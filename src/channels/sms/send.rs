@@ -548,10 +548,28 @@ pub async fn text_back_missed_call(
         .bind(account)
         .fetch_one(&state.pool)
         .await?;
+    // Closed: say when it opens and how to book, instead of "we'll get right back to you".
+    let hours = crate::hours::store::of_account(&state.pool, account).await?;
+    let now = Utc::now();
+    let text = if hours.is_open(now) {
+        MISSED_CALL_TEMPLATE.replace("{company}", &company)
+    } else {
+        let facts = crate::ai::service::load_company(&state.pool, account).await?;
+        let name = facts.company_name.clone().unwrap_or(company);
+        let closed = crate::ai::closed::answer(
+            "calling",
+            &name,
+            None,
+            &hours,
+            now,
+            facts.booking_link.as_deref(),
+        );
+        format!("Sorry we missed your call! {closed}")
+    };
     let job = SmsJob {
         to: caller.to_string(),
         from: our_number.to_string(),
-        text: MISSED_CALL_TEMPLATE.replace("{company}", &company),
+        text,
         lead_id: None,
         automatic: true,
         ai_generated: false,
