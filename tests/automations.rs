@@ -627,3 +627,59 @@ async fn the_instant_answer_is_the_ais_when_open_skips_machines_and_gives_way_to
             .unwrap();
     assert_eq!(error, "a person of the team answered first");
 }
+
+#[tokio::test]
+async fn leads_that_went_quiet_or_whose_next_action_matches_are_enrolled() {
+    let s = setup().await;
+    let quiet = s
+        .app
+        .post(
+            &s.a.key,
+            "/api/sequences",
+            json!({"name": "Went quiet", "enabled": true, "trigger": {"on": "no_reply", "hours": 1},
+            "steps": [sms_step(0, "Still thinking about that roof?")]}),
+        )
+        .await;
+    assert_eq!(quiet.status, 201, "{}", quiet.body);
+    let quiet = quiet.body["id"].as_i64().unwrap();
+    let first = s
+        .app
+        .post(&s.a.key, "/api/sequences", json!({"name": "First contact", "enabled": true,
+            "trigger": {"on": "next_action", "action": "make_first_contact"}, "steps": [sms_step(3600, "Hi")]}))
+        .await;
+    let first = first.body["id"].as_i64().unwrap();
+    // We wrote to Jane last; Bob wrote to us last.
+    let jane = lead(&s, "+13125550100").await;
+    s.app.log(&s.a.key, json!({"type": "sms", "direction": "outbound", "lead_id": jane, "content": "Here is your quote"})).await;
+    let bob = lead(&s, "+13125550101").await;
+    s.app.log(&s.a.key, json!({"type": "sms", "direction": "inbound", "lead_id": bob, "content": "Thanks, let me think"})).await;
+    let fresh = lead(&s, "+13125550102").await;
+    let enrolled = |seq: i64| {
+        let pool = s.app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select lead_id from sequence_enrollments where sequence_id = $1 order by lead_id",
+            )
+            .bind(seq)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    tick(&s.app.state, later(60)).await.unwrap();
+    assert!(
+        enrolled(quiet).await.is_empty(),
+        "not quiet for an hour yet"
+    );
+    assert!(
+        enrolled(first).await.contains(&fresh),
+        "a lead nobody contacted yet"
+    );
+    assert!(!enrolled(first).await.contains(&jane));
+    tick(&s.app.state, later(2 * 3600)).await.unwrap();
+    assert_eq!(
+        enrolled(quiet).await,
+        vec![jane],
+        "only the lead who did not answer us"
+    );
+}

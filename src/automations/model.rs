@@ -18,7 +18,24 @@ pub enum Trigger {
     },
     /// The lead's stage becomes this one (`quoted`, `won`…).
     Stage { stage: String },
+    /// We wrote last and the lead has not answered for this many hours (1 to 2,160).
+    NoReply { hours: i64 },
+    /// The tracker's next best action for the lead becomes this one (`nurture_sequence`,
+    /// `follow_up`, `follow_up_quote`, `re_engage`…).
+    NextAction { action: String },
 }
+
+/// The tracker's next actions a trigger may name.
+pub const NEXT_ACTIONS: [&str; 8] = [
+    "respond_immediately",
+    "address_concerns",
+    "make_first_contact",
+    "schedule_inspection",
+    "follow_up_quote",
+    "follow_up",
+    "re_engage",
+    "nurture_sequence",
+];
 
 /// How a step reaches the lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -138,7 +155,7 @@ pub fn ready_made() -> Vec<ReadyMade> {
         ReadyMade {
             key: "nurture",
             name: "Cold-lead nurture",
-            trigger: Trigger::Manual,
+            trigger: Trigger::NextAction { action: "nurture_sequence".into() },
             steps: vec![
                 sms(14 * DAY, "Hi {{ lead.first_name | default(\"there\") }}, {{ company.name }} here. Storm season is coming: a quick roof check now can save a costly repair later. Want one?"),
                 sms(30 * DAY, "Hi {{ lead.first_name | default(\"there\") }}, thinking about your roof this year? {{ company.name }} offers free inspections. Just reply."),
@@ -202,6 +219,21 @@ mod tests {
         assert!(validate(&Trigger::Manual, &[email])
             .unwrap_err()
             .contains("subject is required"));
+        assert!(
+            validate(&Trigger::NoReply { hours: 0 }, std::slice::from_ref(&ok))
+                .unwrap_err()
+                .starts_with("trigger.hours")
+        );
+        assert!(validate(
+            &Trigger::NextAction {
+                action: "call_mom".into()
+            },
+            std::slice::from_ref(&ok)
+        )
+        .unwrap_err()
+        .starts_with("trigger.action"));
+        let parsed: Trigger = serde_json::from_str(r#"{"on":"no_reply","hours":48}"#).unwrap();
+        assert_eq!(parsed, Trigger::NoReply { hours: 48 });
         let parsed: Trigger = serde_json::from_str(r#"{"on":"stage","stage":"won"}"#).unwrap();
         assert_eq!(
             parsed,

@@ -59,14 +59,21 @@ pub async fn enrol_by_triggers(pool: &sqlx::PgPool, now: DateTime<Utc>) -> Resul
     let rows: Vec<(i64, AccountId, i64, i64)> = sqlx::query_as(
         "with s as (
              select id, account_id, trigger, enabled_at, coalesce((steps->0->>'delay_secs')::float8, 0) as delay
-             from sequences where enabled and trigger->>'on' in ('new_lead', 'stage'))
+             from sequences where enabled and trigger->>'on' in ('new_lead', 'stage', 'next_action', 'no_reply'))
          insert into sequence_enrollments (account_id, sequence_id, lead_id, next_run_at, enrolled_at)
          select s.account_id, s.id, l.id, $1 + make_interval(secs => s.delay), $1
          from s join leads l on l.account_id = s.account_id
          where ((s.trigger->>'on' = 'new_lead' and l.created_at >= s.enabled_at
                  and (jsonb_array_length(coalesce(s.trigger->'sources', '[]')) = 0
                       or l.source in (select jsonb_array_elements_text(s.trigger->'sources'))))
-             or (s.trigger->>'on' = 'stage' and l.status = s.trigger->>'stage' and l.updated_at >= s.enabled_at))
+             or (s.trigger->>'on' = 'stage' and l.status = s.trigger->>'stage' and l.updated_at >= s.enabled_at)
+             or (s.trigger->>'on' = 'next_action' and l.insights->'next_action'->>'action' = s.trigger->>'action'
+                 and l.last_activity_at >= s.enabled_at - interval '30 days')
+             or (s.trigger->>'on' = 'no_reply'
+                 and l.last_activity_at <= $1 - make_interval(hours => (s.trigger->>'hours')::int)
+                 and l.last_activity_at >= s.enabled_at
+                 and (select c.direction from communications c where c.lead_id = l.id
+                      order by c.\"timestamp\" desc, c.id desc limit 1) = 'outbound'))
            and not exists (select 1 from sequence_enrollments e where e.sequence_id = s.id and e.lead_id = l.id)
          on conflict (sequence_id, lead_id) do nothing
          returning id, account_id, sequence_id, lead_id",

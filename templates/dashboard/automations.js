@@ -207,6 +207,8 @@
       form.elements.trigger.value = t.on;
       if (t.on === 'stage') form.elements.stage.value = t.stage;
       if (t.on === 'new_lead') form.elements.sources.value = (t.sources || []).join(', ');
+      if (t.on === 'no_reply') form.elements.hours.value = t.hours;
+      if (t.on === 'next_action') form.elements.action.value = t.action;
       for (const s of data.steps || [null]) addStep(s);
       $('[data-seq-editor-title]', editor).textContent = id ? 'Edit "' + data.name + '"' : 'New sequence';
       say(out, '', '');
@@ -226,6 +228,8 @@
         const trigger = { on };
         if (on === 'stage') trigger.stage = form.elements.stage.value;
         if (on === 'new_lead') trigger.sources = form.elements.sources.value.split(',').map((x) => x.trim()).filter(Boolean);
+        if (on === 'no_reply') trigger.hours = parseInt(form.elements.hours.value, 10) || 0;
+        if (on === 'next_action') trigger.action = form.elements.action.value;
         const list = $$('[data-step]', steps).map((li) => {
           const f = (n) => $('[data-f="' + n + '"]', li);
           const s = {

@@ -61,6 +61,14 @@ pub(super) fn trigger_words(t: &Trigger) -> String {
             "When a lead's stage becomes {}",
             humanize(stage).to_lowercase()
         ),
+        Trigger::NoReply { hours } => format!(
+            "When a lead has not answered us for {}",
+            delay_words(hours * 3600).trim_start_matches("after ")
+        ),
+        Trigger::NextAction { action } => format!(
+            "When the next best action becomes \"{}\"",
+            crate::dashboard::pages::action_label(action)
+        ),
     }
 }
 
@@ -156,10 +164,14 @@ pub async fn sequences(
         .iter()
         .map(|s| context! { key => *s, label => humanize(s) })
         .collect();
+    let next_actions: Vec<_> = crate::automations::model::NEXT_ACTIONS
+        .iter()
+        .map(|a| context! { key => *a, label => crate::dashboard::pages::action_label(a) })
+        .collect();
     Ok(render(
         StatusCode::OK,
         "sequences.html",
-        context! { sequences => items, runs, statuses, ..layout(&s, "sequences", "Sequences") },
+        context! { sequences => items, runs, statuses, next_actions, ..layout(&s, "sequences", "Sequences") },
     ))
 }
 
