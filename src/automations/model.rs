@@ -76,6 +76,15 @@ pub fn validate(trigger: &Trigger, steps: &[Step]) -> Result<(), String> {
                 crate::leads::STATUSES.join(", ")
             ));
         }
+        Trigger::NoReply { hours } if !(1..=2160).contains(hours) => {
+            return Err("trigger.hours must be 1 to 2160 (90 days)".into());
+        }
+        Trigger::NextAction { action } if !NEXT_ACTIONS.contains(&action.as_str()) => {
+            return Err(format!(
+                "trigger.action must be one of {}",
+                NEXT_ACTIONS.join(", ")
+            ));
+        }
         Trigger::NewLead { sources }
             if sources.len() > 20
                 || sources.iter().any(|s| s.trim().is_empty() || s.len() > 50) =>
