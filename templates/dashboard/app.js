@@ -841,6 +841,32 @@
         });
       });
     }
+    const prefs = $('[data-alert-prefs-form]');
+    if (prefs) {
+      const res = $('[data-result]', prefs);
+      api('GET', '/api/me/alerts').then((r) => {
+        if (!r.ok || !r.data) return;
+        prefs.elements.email.checked = r.data.channels.includes('email');
+        prefs.elements.sms.checked = r.data.channels.includes('sms');
+        prefs.elements.phone.value = r.data.phone || '';
+        prefs.elements.mute_start.value = r.data.mute_start || '';
+        prefs.elements.mute_end.value = r.data.mute_end || '';
+      });
+      prefs.addEventListener('submit', (e) => {
+        e.preventDefault();
+        busy(e.submitter, async () => {
+          const channels = ['dashboard'];
+          if (prefs.elements.email.checked) channels.push('email');
+          if (prefs.elements.sms.checked) channels.push('sms');
+          const body = { channels, phone: prefs.elements.phone.value.trim() || null,
+            mute_start: prefs.elements.mute_start.value || null, mute_end: prefs.elements.mute_end.value || null };
+          const r = await api('PUT', '/api/me/alerts', body);
+          if (!r.ok) { say(res, 'err', r.error); return; }
+          prefs.elements.phone.value = r.data.phone || '';
+          say(res, 'ok', 'Saved.');
+        });
+      });
+    }
   }
 
   // ---------------------------------------------------------------- conversations
