@@ -927,3 +927,30 @@ async fn a_nul_character_in_a_widget_message_is_refused_naming_the_field() {
         .unwrap();
     assert_eq!(n, 0, "nothing stored");
 }
+
+#[tokio::test]
+async fn a_chat_while_closed_is_first_told_when_the_business_opens() {
+    let app = spawn_app().await;
+    let a = app.account("Acme Roofing").await;
+    let (_, key) = site(&app, &a, true).await;
+    // Open only on the day after tomorrow (Chicago): closed now.
+    let zone = leadline::hours::Zone::parse("America/Chicago").unwrap();
+    let today = chrono::Datelike::weekday(&zone.local(chrono::Utc::now()).date());
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(today.num_days_from_monday() as usize + 2) % 7];
+    let r = app
+        .send(app.http.put(format!("{}/api/settings/hours", app.base)).bearer_auth(&a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {"week": {day: [["07:00", "18:00"]]}}})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = start(&app, &key).await;
+    let first = say(&app, &token, "Hi, my roof is leaking").await;
+    let text = first.body["reply"]["text"].as_str().unwrap().to_string();
+    assert!(text.starts_with("Thanks for chatting with Acme Roofing! We're closed right now and open again at 7:00 am "), "{text}");
+    // Later answers are the responder's own.
+    let second = say(&app, &token, "How much does a repair cost?").await;
+    assert!(!second.body["reply"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("We're closed right now"));
+}

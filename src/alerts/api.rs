@@ -177,7 +177,8 @@ async fn stream(
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    // A short keep-alive also finds a closed tab soon (the write fails), ending its loop.
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5))))
 }
 
 /// How a person wants alerts.

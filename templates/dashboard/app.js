@@ -164,31 +164,45 @@
   window.Leadline = Object.freeze({ $, $$, api, h, say, busy, reloadSoon, formJson });
 
   // ---------------------------------------------------------------- the bell
-  // The unread count, kept live by /api/alerts/stream (server-sent events, same origin:
-  // the session cookie goes along); the newest alert is the bell's title.
+  // The unread count: read on every page and every 30 s. The Alerts page itself listens
+  // to /api/alerts/stream (server-sent events, same origin: the session cookie goes
+  // along) and shows each new alert as it is made; other pages hold no open connection.
   function initBell() {
     const bell = $('[data-bell]');
-    if (!bell || !window.EventSource) return;
+    if (!bell) return;
     const count = $('[data-bell-count]', bell);
-    const show = (n) => { count.textContent = String(n); count.hidden = n <= 0; };
     let unread = 0;
-    api('GET', '/api/alerts?unread=true&limit=1').then((r) => {
-      if (r.ok && r.data) { unread = r.data.unread || 0; show(unread); }
+    const show = (n) => { unread = n; count.textContent = String(n); count.hidden = n <= 0; };
+    const refresh = () => api('GET', '/api/alerts?unread=true&limit=1').then((r) => {
+      if (r.ok && r.data) show(r.data.unread || 0);
     });
-    const es = new EventSource('/api/alerts/stream');
-    es.addEventListener('alert', (ev) => {
-      let fresh = [];
-      try { fresh = JSON.parse(ev.data); } catch (e) { return; }
-      unread += fresh.length;
-      show(unread);
-      if (fresh.length) bell.title = fresh[fresh.length - 1].message;
-    });
+    refresh();
+    setInterval(() => { if (!document.hidden) refresh(); }, 30000);
+    const list = $('[data-alerts]') || $('[data-alerts-empty]');
+    if (list && window.EventSource) {
+      const es = new EventSource('/api/alerts/stream');
+      es.addEventListener('alert', (ev) => {
+        let fresh = [];
+        try { fresh = JSON.parse(ev.data); } catch (e) { return; }
+        show(unread + fresh.length);
+        let ul = $('[data-alerts]');
+        if (!ul) {
+          const empty = $('[data-alerts-empty]');
+          ul = h('ul', { class: 'alert-list', 'data-alerts': true });
+          if (empty) empty.replaceWith(ul);
+        }
+        for (const a of fresh) {
+          const text = a.lead_id ? h('a', { href: '/leads/' + a.lead_id }, a.message) : a.message;
+          ul.prepend(h('li', { class: 'alert-item unread', 'data-alert-id': a.id }, h('span', { class: 'alert-kind' }, a.kind), text));
+        }
+      });
+      window.addEventListener('pagehide', () => es.close());
+    }
     const readAll = $('[data-alerts-read-all]');
     if (readAll) {
       readAll.addEventListener('click', () => busy(readAll, async () => {
         await api('POST', '/api/alerts/read-all', {});
         for (const li of $$('[data-alert-id]')) li.classList.remove('unread');
-        unread = 0;
         show(0);
         readAll.hidden = true;
       }));

@@ -216,9 +216,37 @@ pub async fn ai_reply(state: &AppState, session: &mut Session) -> Result<Option<
     if slow {
         publish(&state.pool, &typing(false)).await?;
     }
-    let Some(reply) = reply? else {
+    let Some(mut reply) = reply? else {
         return Ok(None);
     };
+    // The first answer of a conversation while closed says when the business opens (the
+    // visitor may not stay); later ones are the responder's.
+    let hours = crate::hours::store::of_account(&state.pool, session.account).await?;
+    let now = chrono::Utc::now();
+    if !hours.is_open(now) && first_answer(state, session).await? {
+        let facts = crate::ai::service::load_company(&state.pool, session.account).await?;
+        let company = match facts
+            .company_name
+            .clone()
+            .or(session.settings.company_name.clone())
+        {
+            Some(c) => c,
+            None => {
+                sqlx::query_scalar("select name from accounts where id = $1")
+                    .bind(session.account)
+                    .fetch_one(&state.pool)
+                    .await?
+            }
+        };
+        reply.text = crate::ai::closed::answer(
+            "chatting with",
+            &company,
+            None,
+            &hours,
+            now,
+            facts.booking_link.as_deref(),
+        );
+    }
     let stored = crate::ai::service::record_reply(
         state,
         session.account,
@@ -231,6 +259,18 @@ pub async fn ai_reply(state: &AppState, session: &mut Session) -> Result<Option<
     .await?;
     publish(&state.pool, &Event::Message { s: session.id }).await?;
     Ok(Some(to_message(&stored.communication)))
+}
+
+/// Whether nothing has been said to the visitor in this conversation yet.
+async fn first_answer(state: &AppState, session: &Session) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "select not exists(select 1 from communications where account_id = $1 and thread_key = $2
+                           and direction = 'outbound')",
+    )
+    .bind(session.account)
+    .bind(thread_key(&session.session_id))
+    .fetch_one(&state.pool)
+    .await?)
 }
 
 fn to_message(c: &communications::Communication) -> ChatMessage {
