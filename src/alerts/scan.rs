@@ -256,11 +256,18 @@ impl Context<'_> {
         };
         let sms = match (wants("sms"), p.phone.as_deref()) {
             (true, Some(phone)) => {
-                crate::channels::sms::send::enqueue_team_text(
+                crate::channels::sms::send::enqueue_from_account(
                     self.state,
+                    &self.state.pool,
                     s.account_id,
-                    phone,
-                    &format!("{message} {link}"),
+                    crate::channels::sms::send::SmsJob {
+                        team: true,
+                        ..crate::channels::sms::send::SmsJob::automatic(
+                            phone,
+                            &format!("{message} {link}"),
+                            "team alert",
+                        )
+                    },
                     &format!("alert:{alert_id}"),
                 )
                 .await?

@@ -113,14 +113,16 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
                 false,
             )
         };
-        let sent = crate::channels::sms::send::enqueue_answer(
+        let sent = crate::channels::sms::send::enqueue_from_account(
             state,
+            &state.pool,
             f.account_id,
-            f.lead_id,
-            phone,
-            &text,
-            ai,
-            f.timestamp,
+            crate::channels::sms::send::SmsJob {
+                lead_id: Some(f.lead_id),
+                ai_generated: ai,
+                reply_to_since: Some(f.timestamp),
+                ..crate::channels::sms::send::SmsJob::automatic(phone, &text, "instant answer")
+            },
             &format!("instant:{}", f.lead_id),
         )
         .await?;

@@ -335,14 +335,14 @@ async fn send(
     let queued = match s.channel {
         StepChannel::Sms => {
             let to = row.phone.as_deref().unwrap_or_default();
-            crate::channels::sms::send::enqueue_for_automation(
+            crate::channels::sms::send::enqueue_from_account(
                 state,
                 &mut **tx,
                 row.account_id,
-                row.lead_id,
-                to,
-                &body,
-                &row.sequence_name,
+                crate::channels::sms::send::SmsJob {
+                    lead_id: Some(row.lead_id),
+                    ..crate::channels::sms::send::SmsJob::automatic(to, &body, &row.sequence_name)
+                },
                 &key,
             )
             .await?

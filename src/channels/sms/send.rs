@@ -129,17 +129,33 @@ where
     .await
 }
 
-/// Queues an automation's text to a lead from the account's first number (held through
-/// quiet hours), once per `idempotency_key`; `None` when SMS has no number to send from.
-#[allow(clippy::too_many_arguments)]
-pub async fn enqueue_for_automation<'c, E>(
+impl SmsJob {
+    /// An automatic text that `automation` sends to `to` (the sending number is filled in
+    /// by [`enqueue_from_account`]); set `lead_id`, `team`, `reply_to_since`… as needed.
+    pub fn automatic(to: &str, text: &str, automation: &str) -> Self {
+        SmsJob {
+            to: to.to_string(),
+            from: String::new(),
+            text: text.to_string(),
+            lead_id: None,
+            automatic: true,
+            ai_generated: false,
+            only_if_missed_call: None,
+            automation: Some(automation.to_string()),
+            team: false,
+            reply_to_since: None,
+        }
+    }
+}
+
+/// Queues an automatic text from the account's first number, once per
+/// `idempotency_key` (held through quiet hours unless it answers the lead's own message);
+/// `None` when SMS has no number to send from.
+pub async fn enqueue_from_account<'c, E>(
     state: &AppState,
     exec: E,
     account: AccountId,
-    lead_id: i64,
-    to: &str,
-    text: &str,
-    automation: &str,
+    mut job: SmsJob,
     idempotency_key: &str,
 ) -> Result<Option<i64>>
 where
@@ -148,83 +164,9 @@ where
     let Some(from) = numbers(state, account).await?.into_iter().next() else {
         return Ok(None);
     };
-    let job = SmsJob {
-        to: to.to_string(),
-        from,
-        text: text.to_string(),
-        lead_id: Some(lead_id),
-        automatic: true,
-        ai_generated: false,
-        only_if_missed_call: None,
-        automation: Some(automation.to_string()),
-        team: false,
-        reply_to_since: None,
-    };
+    job.from = from;
     Ok(Some(
         enqueue_automatic(state, exec, account, job, idempotency_key).await?,
-    ))
-}
-
-/// Queues an alert text to a person of the team (not recorded as a lead's message; held
-/// through quiet hours like every automatic text); `None` when SMS has no number.
-pub async fn enqueue_team_text(
-    state: &AppState,
-    account: AccountId,
-    to: &str,
-    text: &str,
-    idempotency_key: &str,
-) -> Result<Option<i64>> {
-    let Some(from) = numbers(state, account).await?.into_iter().next() else {
-        return Ok(None);
-    };
-    let job = SmsJob {
-        to: to.to_string(),
-        from,
-        text: text.to_string(),
-        lead_id: None,
-        automatic: true,
-        ai_generated: false,
-        only_if_missed_call: None,
-        automation: Some("team alert".into()),
-        team: true,
-        reply_to_since: None,
-    };
-    Ok(Some(
-        enqueue_automatic(state, &state.pool, account, job, idempotency_key).await?,
-    ))
-}
-
-/// Queues an automatic answer to a lead's own message (`since`: when it arrived) from the
-/// account's first number: not held for quiet hours, dropped if a person of the team
-/// answers before it goes, once per `idempotency_key`; `None` when SMS has no number.
-#[allow(clippy::too_many_arguments)]
-pub async fn enqueue_answer(
-    state: &AppState,
-    account: AccountId,
-    lead_id: i64,
-    to: &str,
-    text: &str,
-    ai_generated: bool,
-    since: DateTime<Utc>,
-    idempotency_key: &str,
-) -> Result<Option<i64>> {
-    let Some(from) = numbers(state, account).await?.into_iter().next() else {
-        return Ok(None);
-    };
-    let job = SmsJob {
-        to: to.to_string(),
-        from,
-        text: text.to_string(),
-        lead_id: Some(lead_id),
-        automatic: true,
-        ai_generated,
-        only_if_missed_call: None,
-        automation: Some("instant answer".into()),
-        team: false,
-        reply_to_since: Some(since),
-    };
-    Ok(Some(
-        enqueue_automatic(state, &state.pool, account, job, idempotency_key).await?,
     ))
 }
 
