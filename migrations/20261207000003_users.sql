@@ -71,7 +71,9 @@ create index dashboard_sessions_user on dashboard_sessions(user_id);
 alter table leads add column assigned_user_id bigint;
 alter table leads add constraint leads_assigned_user
     foreign key (account_id, assigned_user_id) references users(account_id, id) on delete set null (assigned_user_id);
-create index leads_account_assigned on leads(account_id, assigned_user_id, last_activity_at desc, id desc);
+-- Not on last_activity_at: every touch updates it, and updates stay HOT only while no
+-- index holds a column they change (migration 20261122000011).
+create index leads_account_assigned on leads(account_id, assigned_user_id);
 
 create table lead_assignment (
     account_id bigint primary key references accounts(id) on delete cascade,
