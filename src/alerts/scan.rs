@@ -99,11 +99,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
     for s in &new_leads {
         let at = announce_at(s.at, ctx.hours(s.account_id).await?);
         if now >= at {
-            let source = s
-                .detail
-                .as_deref()
-                .map(|d| format!(" by {d}"))
-                .unwrap_or_default();
+            let source = super::came_by(s.detail.as_deref());
             ctx.alert(
                 Kind::NewLead,
                 s,
