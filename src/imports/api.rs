@@ -237,7 +237,7 @@ async fn import(
 }
 
 async fn run(state: &AppState, caller: &Caller, up: &Upload) -> Result<ImportReport> {
-    let (table, mapping) = super::run::prepare(&up.bytes, &up.choices)?;
+    let file = super::run::prepare(&up.bytes, &up.choices)?;
     let cx = super::run::context(&state.pool, caller.account, state.config.default_region).await?;
     let entry = crate::audit::Entry::by(
         caller,
@@ -249,8 +249,7 @@ async fn run(state: &AppState, caller: &Caller, up: &Upload) -> Result<ImportRep
     super::run::import(
         &state.pool,
         caller.account,
-        &table,
-        &mapping,
+        &file,
         &cx,
         up.dry_run,
         Some(entry),

@@ -53,15 +53,14 @@ pub async fn run(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let (table, mapping) =
-        super::run::prepare(&bytes, &choices).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let file = super::run::prepare(&bytes, &choices).map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let account = AccountId(args.account);
     let cx = super::run::context(&pool, account, region)
         .await
         .map_err(|_| anyhow::anyhow!("no account with id {account}"))?;
     let bar = if args.progress || std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::with_draw_target(
-            Some(table.records.len() as u64),
+            Some(file.table.records.len() as u64),
             indicatif::ProgressDrawTarget::stderr(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -92,8 +91,7 @@ pub async fn run(
     let report = super::run::import(
         &pool,
         account,
-        &table,
-        &mapping,
+        &file,
         &cx,
         args.dry_run,
         Some(audit),
@@ -103,7 +101,7 @@ pub async fn run(
     .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     bar.finish_and_clear();
     if let Some(path) = &args.report {
-        write_report(path, &table, &report)?;
+        write_report(path, &file.table, &report)?;
     }
     list_skipped(&report, args.report.is_some());
     println!("{}", serde_json::to_string(&report)?);

@@ -23,16 +23,23 @@ use crate::leads::store::{compute, snapshots, LeadKey, REFRESH_WINDOW};
 /// row); no cell holds it, as control characters are not issue names.
 const ISSUE_SEP: char = '\u{1f}';
 
+/// A file read, and which column fills which field.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub table: Table,
+    pub mapping: Mapping,
+}
+
 /// Reads the file and works out the mapping: detected from the headers, then the
 /// caller's `field=Column` choices. The error is about the file or a choice (a 422).
-pub fn prepare(bytes: &[u8], choices: &[(String, String)]) -> Result<(Table, Mapping)> {
+pub fn prepare(bytes: &[u8], choices: &[(String, String)]) -> Result<Prepared> {
     let table = super::text::read(bytes).map_err(|e| ApiError::invalid(format!("file: {e}")))?;
     let mut mapping = Mapping::detect(&table.headers);
     for (field, column) in choices {
         mapping.set(field, column).map_err(ApiError::invalid)?;
     }
     mapping.check().map_err(ApiError::invalid)?;
-    Ok((table, mapping))
+    Ok(Prepared { table, mapping })
 }
 
 /// The account's time zone and the configured phone region, for reading rows.
@@ -76,14 +83,14 @@ pub fn read_rows(
 pub async fn import(
     pool: &PgPool,
     account: AccountId,
-    table: &Table,
-    mapping: &Mapping,
+    file: &Prepared,
     cx: &Context,
     dry_run: bool,
     audit: Option<crate::audit::Entry<'_>>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<ImportReport> {
     let started = Instant::now();
+    let (table, mapping) = (&file.table, &file.mapping);
     let (rows, mut skipped) = read_rows(table, mapping, cx);
     let (rows, dupes) = dedupe(rows);
     skipped.extend(
