@@ -44,7 +44,7 @@ pub fn spreadsheet_safe(v: &str) -> Cow<'_, str> {
 }
 
 /// The columns of the leads export; the importer finds every lead field among them.
-pub const LEAD_COLUMNS: [&str; 17] = [
+pub const LEAD_COLUMNS: [&str; 18] = [
     "id",
     "name",
     "email",
@@ -55,6 +55,7 @@ pub const LEAD_COLUMNS: [&str; 17] = [
     "timeline",
     "budget",
     "source",
+    "campaign",
     "status",
     "score",
     "score_band",
@@ -76,6 +77,7 @@ struct LeadLine {
     timeline: Option<String>,
     budget: Option<String>,
     source: Option<String>,
+    campaign: Option<String>,
     status: String,
     score: i32,
     score_band: String,
@@ -100,6 +102,7 @@ impl LeadLine {
             o(self.timeline),
             o(self.budget),
             o(self.source),
+            o(self.campaign),
             self.status,
             self.score.to_string(),
             self.score_band,
@@ -188,7 +191,7 @@ async fn export_leads(
     let body = stream_csv(&LEAD_COLUMNS, move |sink| async move {
         let mut rows = sqlx::query_as::<_, LeadLine>(
             "select id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source,
-                    status, score, score_band, assigned_user_id, notes, created_at, last_activity_at
+                    campaign, status, score, score_band, assigned_user_id, notes, created_at, last_activity_at
              from leads
              where account_id = $1
                and ($2::text is null or status = $2)

@@ -69,6 +69,8 @@ pub struct ImportParams {
     map_status: Option<String>,
     #[param(rename = "map.source")]
     map_source: Option<String>,
+    #[param(rename = "map.campaign")]
+    map_campaign: Option<String>,
     #[param(rename = "map.roof_age")]
     map_roof_age: Option<String>,
     #[param(rename = "map.issues")]

@@ -21,7 +21,7 @@ pub struct LeadsArgs {
     #[arg(long)]
     pub account: i64,
     /// `field=Column header` (repeatable): email, phone, name, first_name, last_name,
-    /// address, street, city, state, zip, status, source, roof_age, issues, timeline,
+    /// address, street, city, state, zip, status, source, campaign, roof_age, issues, timeline,
     /// budget, notes, created. Without it, columns are found from common header names;
     /// `field=` leaves a field out.
     #[arg(long = "map", value_name = "FIELD=COLUMN")]

@@ -28,6 +28,7 @@ pub enum Field {
     Zip,
     Status,
     Source,
+    Campaign,
     RoofAge,
     Issues,
     Timeline,
@@ -37,7 +38,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Field::Name,
         Field::FirstName,
         Field::LastName,
@@ -50,6 +51,7 @@ impl Field {
         Field::Zip,
         Field::Status,
         Field::Source,
+        Field::Campaign,
         Field::RoofAge,
         Field::Issues,
         Field::Timeline,
@@ -72,6 +74,7 @@ impl Field {
             Field::Zip => "zip",
             Field::Status => "status",
             Field::Source => "source",
+            Field::Campaign => "campaign",
             Field::RoofAge => "roof_age",
             Field::Issues => "issues",
             Field::Timeline => "timeline",
@@ -154,6 +157,7 @@ impl Field {
                 "referralsource",
                 "channel",
             ],
+            Field::Campaign => &["campaign", "campaignname", "utmcampaign", "adcampaign"],
             Field::RoofAge => &["roofage", "roofageyears", "ageofroof", "roofyears"],
             Field::Issues => &[
                 "issues",
@@ -318,6 +322,7 @@ pub struct LeadRow {
     pub budget: Option<String>,
     /// The file's source; new leads without one get `import`.
     pub source: Option<String>,
+    pub campaign: Option<String>,
     /// Pipeline stage; new leads without one are `new`.
     pub status: Option<String>,
     pub notes: Option<String>,
@@ -490,6 +495,7 @@ pub fn parse_row(m: &Mapping, row: u64, cells: &[String], cx: &Context) -> Resul
         timeline: text(Field::Timeline, 200)?,
         budget: text(Field::Budget, 200)?,
         source: text(Field::Source, 200)?,
+        campaign: text(Field::Campaign, 200)?,
         status,
         notes: text(Field::Notes, MAX_CELL_CHARS)?,
         created_at,

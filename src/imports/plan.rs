@@ -48,6 +48,7 @@ pub struct Existing {
     pub timeline: Option<String>,
     pub budget: Option<String>,
     pub source: Option<String>,
+    pub campaign: Option<String>,
     pub notes: Option<String>,
 }
 
@@ -64,6 +65,7 @@ pub struct Fill {
     pub timeline: Option<String>,
     pub budget: Option<String>,
     pub source: Option<String>,
+    pub campaign: Option<String>,
     pub notes: Option<String>,
 }
 
@@ -98,6 +100,7 @@ pub fn fill(lead: &Existing, r: &LeadRow, email_free: bool, phone_free: bool) ->
         timeline: empty(&lead.timeline, &r.timeline),
         budget: empty(&lead.budget, &r.budget),
         source: empty(&lead.source, &r.source),
+        campaign: empty(&lead.campaign, &r.campaign),
         notes: empty(&lead.notes, &r.notes),
     }
 }

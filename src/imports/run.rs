@@ -189,7 +189,7 @@ async fn classify<'a>(
     // which must not hold up anyone).
     let lock = if dry_run { "" } else { "for no key update" };
     let existing: Vec<Existing> = sqlx::query_as(&format!(
-        "select id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source, notes
+        "select id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source, campaign, notes
          from leads where account_id = $1 and (email = any($2) or phone = any($3)) {lock}"
     ))
     .bind(account)
@@ -265,14 +265,14 @@ async fn insert(
     // tells them it is not (see the migration 20261207000030_imports.sql).
     let written: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
         "insert into leads (account_id, name, email, phone, property_address, roof_age_years, issues, timeline,
-                            budget, source, status, notes, created_at, last_activity_at, updated_at, imported_at)
+                            budget, source, campaign, status, notes, created_at, last_activity_at, updated_at, imported_at)
          select $1, r.name, r.email, r.phone, r.address, r.roof_age,
                 coalesce(string_to_array(r.issues, E'\\x1f'), '{}'), r.timeline, r.budget,
-                coalesce(r.source, 'import'), coalesce(r.status, 'new'), r.notes,
+                coalesce(r.source, 'import'), r.campaign, coalesce(r.status, 'new'), r.notes,
                 coalesce(r.created, now()), coalesce(r.created, now()), now(), now()
          from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::text[], $8::text[],
-                     $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])
-              as r(name, email, phone, address, roof_age, issues, timeline, budget, source, status, notes, created)
+                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[])
+              as r(name, email, phone, address, roof_age, issues, timeline, budget, source, campaign, status, notes, created)
          on conflict do nothing
          returning id, email, phone",
     )
@@ -286,6 +286,7 @@ async fn insert(
     .bind(col(|r| r.timeline.clone()))
     .bind(col(|r| r.budget.clone()))
     .bind(col(|r| r.source.clone()))
+    .bind(col(|r| r.campaign.clone()))
     .bind(col(|r| r.status.clone()))
     .bind(col(|r| r.notes.clone()))
     .bind(created)
@@ -326,10 +327,11 @@ async fn update(conn: &mut PgConnection, account: AccountId, fills: &[Fill]) -> 
             issues = case when cardinality(l.issues) = 0 and u.issues is not null
                           then string_to_array(u.issues, E'\\x1f') else l.issues end,
             timeline = coalesce(l.timeline, u.timeline), budget = coalesce(l.budget, u.budget),
-            source = coalesce(l.source, u.source), notes = coalesce(l.notes, u.notes)
+            source = coalesce(l.source, u.source), campaign = coalesce(l.campaign, u.campaign),
+            notes = coalesce(l.notes, u.notes)
          from unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::text[],
-                     $9::text[], $10::text[], $11::text[], $12::text[])
-              as u(id, name, email, phone, address, roof_age, issues, timeline, budget, source, notes)
+                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+              as u(id, name, email, phone, address, roof_age, issues, timeline, budget, source, campaign, notes)
          where l.id = u.id and l.account_id = $1",
     )
     .bind(account)
@@ -343,6 +345,7 @@ async fn update(conn: &mut PgConnection, account: AccountId, fills: &[Fill]) -> 
     .bind(col(|f| f.timeline.clone()))
     .bind(col(|f| f.budget.clone()))
     .bind(col(|f| f.source.clone()))
+    .bind(col(|f| f.campaign.clone()))
     .bind(col(|f| f.notes.clone()))
     .execute(&mut *conn)
     .await?;
