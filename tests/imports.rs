@@ -782,3 +782,56 @@ async fn the_command_line_imports_a_latin1_file_with_mapping_and_a_report_of_ski
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no column \"Mail\""));
 }
+
+#[tokio::test]
+async fn the_import_page_is_for_admins_and_its_calls_need_the_csrf_token() {
+    let app = spawn_app_with(&[("LEADLINE_AUTOMATION_TICK_MS", "0")]).await;
+    let a = app.account("Acme Roofing").await;
+    let owner = web_support::person(&app, a.id, "olivia@acme.test", Role::Owner).await;
+    let page = owner.get("/imports").await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    for needle in [
+        "data-import-file",
+        "data-map-field=\"email\"",
+        "action=\"/api/exports/leads.csv\"",
+        "action=\"/api/exports/communications.csv\"",
+        "/static/imports.js?v=",
+        "href=\"/imports\"",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    let js = app
+        .http
+        .get(format!("{}/static/imports.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.text().await.unwrap().contains("/api/imports/preview"));
+
+    // What the page's script sends: the file as the body, the cookie and the CSRF token.
+    let file = "Name,Phone\nAnn,(312) 641-2278\n";
+    let call = |csrf: &str| {
+        owner
+            .http
+            .post(format!("{}/api/imports?dry_run=true", app.base))
+            .header("cookie", &owner.cookie)
+            .header("x-csrf-token", csrf)
+            .header("content-type", "text/csv")
+            .body(file)
+    };
+    let ok = app.send(call(&owner.csrf)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["created"], 1);
+    let forged = app.send(call("not-the-token")).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    // The export links work with the session alone (a GET).
+    let csv = owner.get("/api/exports/leads.csv").await;
+    assert_eq!(csv.status, 200);
+
+    let mia = web_support::person(&app, a.id, "mia@acme.test", Role::Member).await;
+    assert_eq!(mia.get("/imports").await.status, 403);
+    let page = mia.get("/").await;
+    assert!(!page.body.as_str().unwrap().contains("href=\"/imports\""));
+}
