@@ -4,7 +4,7 @@
 //! - [`text`]: bytes to records (encodings, BOM, NUL, delimiter, quoted line breaks).
 //! - [`csv_map`]: which column fills which lead field; a record read into a lead.
 //! - [`plan`]: duplicates within the file; filling an existing lead's empty fields.
-//! - [`run`]: the set-wise write (500 rows a statement, one transaction) and its report.
+//! - [`run`]: the set-wise write (500 rows a statement and a transaction) and its report.
 //! - [`api`]: `POST /api/imports` (preview, dry run, import). [`command`]: the CLI.
 //!
 //! Imported leads are history, not news: they carry `imported_at`, which the new-lead

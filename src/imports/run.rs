@@ -2,8 +2,10 @@
 //! then, 500 rows at a time, the existing leads of those emails and phones read in one
 //! statement, the new leads written in one `INSERT … ON CONFLICT DO NOTHING`, the empty
 //! fields of existing ones filled in one `UPDATE`, and the scores of all of them stored in
-//! one more — all in one transaction, so an import happens whole or not at all. A dry run
-//! does the same reads and writes nothing.
+//! one more. Each batch is a transaction of its own: a new lead's assignment trigger
+//! holds the account's round-robin row until commit, and live leads must not wait for a
+//! whole file. An import stopped midway is finished by running it again (the rows already
+//! in are then "unchanged"). A dry run does the same reads and writes nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -78,7 +80,7 @@ pub fn read_rows(
 }
 
 /// Imports the file's leads into the account (or, with `dry_run`, reports what it would
-/// do). `audit`, when given, is recorded with the counts in the import's transaction.
+/// do). `audit`, when given, is recorded with the counts once the last batch is in.
 /// `progress` is told how many data rows are done, after each batch.
 pub async fn import(
     pool: &PgPool,
@@ -102,8 +104,8 @@ pub async fn import(
     progress(done);
     let mut counts = Counts::default();
     let mut matched: HashMap<i64, u64> = HashMap::new();
-    let mut tx = pool.begin().await?;
     for batch in rows.chunks(BATCH_ROWS) {
+        let mut tx = pool.begin().await?;
         let plan = classify(&mut tx, account, batch, &mut matched, dry_run).await?;
         skipped.extend(plan.skipped);
         counts.unchanged += plan.unchanged;
@@ -121,6 +123,11 @@ pub async fn import(
                 .chain(plan.fills.iter().map(|f| f.lead_id))
                 .collect();
             rescore(&mut tx, account, &ids).await?;
+        }
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
         }
         done += batch.len() as u64;
         progress(done);
@@ -140,9 +147,7 @@ pub async fn import(
         delimiter: table.delimiter.to_string(),
         elapsed_ms: 0,
     };
-    if dry_run {
-        tx.rollback().await?;
-    } else {
+    if !dry_run {
         if let Some(mut entry) = audit {
             if let Some(details) = entry.details.as_object_mut() {
                 details.insert("rows".into(), report.rows.into());
@@ -151,9 +156,8 @@ pub async fn import(
                 details.insert("unchanged".into(), report.unchanged.into());
                 details.insert("skipped".into(), report.skipped.into());
             }
-            crate::audit::record(&mut *tx, entry).await?;
+            crate::audit::record(pool, entry).await?;
         }
-        tx.commit().await?;
     }
     Ok(ImportReport {
         elapsed_ms: started.elapsed().as_millis() as u64,
