@@ -830,6 +830,33 @@ async fn the_import_page_is_for_admins_and_its_calls_need_the_csrf_token() {
     let csv = owner.get("/api/exports/leads.csv").await;
     assert_eq!(csv.status, 200);
 
+    // The lead page shows what the import brought: notes, and when.
+    let r = app
+        .send(
+            owner
+                .http
+                .post(format!("{}/api/imports", app.base))
+                .header("cookie", &owner.cookie)
+                .header("x-csrf-token", &owner.csrf)
+                .header("content-type", "text/csv")
+                .body("Name,Phone,Notes\nAnn,(312) 641-2278,\"<b>gate</b> code 12\nback door\"\n"),
+        )
+        .await;
+    assert_eq!(r.body["created"], 1, "{}", r.body);
+    let id: i64 = sqlx::query_scalar("select id from leads where phone = '+13126412278'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let lead = owner.get(&format!("/leads/{id}")).await;
+    let html = lead.body.as_str().unwrap();
+    assert!(
+        html.contains("&lt;b&gt;gate")
+            && html.contains(" code 12\nback door")
+            && !html.contains("<b>gate"),
+        "{html}"
+    );
+    assert!(html.contains("(imported "));
+
     let mia = web_support::person(&app, a.id, "mia@acme.test", Role::Member).await;
     assert_eq!(mia.get("/imports").await.status, 403);
     let page = mia.get("/").await;
