@@ -23,6 +23,7 @@ pub mod extract;
 pub mod health;
 pub mod hosts;
 pub mod hours;
+pub mod intake;
 pub mod keys;
 pub mod leads;
 pub mod message_templates;
