@@ -218,6 +218,11 @@ async fn a_json_form_post_records_a_form_communication_with_attribution_and_deta
     assert_eq!(lead["timeline"], "asap");
     assert_eq!(lead["budget"], "$12,000");
     assert!(!lead["issues"].as_array().unwrap().is_empty(), "{lead}");
+    // The lead keeps where it came from.
+    assert_eq!(lead["source"], "web_form");
+    assert_eq!(lead["campaign"], "spring-hail");
+    assert_eq!(lead["attribution"]["utm_medium"], "cpc");
+    assert_eq!(lead["attribution"]["gclid"], "G1");
     let comms = communications(&app, &a, lead["id"].as_i64().unwrap()).await;
     assert_eq!(comms.len(), 1);
     let c = &comms[0];
@@ -472,6 +477,9 @@ async fn google_ads_leads_are_verified_deduplicated_and_test_leads_flagged() {
     let lead = lead_by(&app, &a, "pat@example.com").await.unwrap();
     assert_eq!(lead["property_address"], "5 Elm St, Chicago, 60601");
     assert_eq!(lead["timeline"], "this_week");
+    assert_eq!(lead["source"], "google_ads");
+    assert_eq!(lead["campaign"], "12345678901");
+    assert_eq!(lead["attribution"]["adgroup_id"], "20000000000");
     let c = &communications(&app, &a, lead["id"].as_i64().unwrap()).await[0];
     assert_eq!(c["provider"], "google_ads");
     assert_eq!(c["provider_message_id"], "L-1");
@@ -691,6 +699,8 @@ async fn a_facebook_lead_is_stored_then_fetched_from_graph_once() {
     assert_eq!(lead["name"], "Lee 9001");
     assert_eq!(lead["property_address"], "9 Pine Rd, Evanston, IL 60201");
     assert_eq!(lead["roof_age_years"], 25);
+    assert_eq!(lead["source"], "facebook");
+    assert_eq!(lead["attribution"]["ad_id"], "238000001");
     let c = &communications(&app, &a, lead["id"].as_i64().unwrap()).await[0];
     assert_eq!(c["type"], form_type());
     assert_eq!(c["provider"], "facebook");

@@ -33,7 +33,7 @@ use crate::state::AppState;
 use sources::Source;
 
 /// The channel every source records on.
-pub const CHANNEL: Channel = Channel::Chat; // MAIN-PENDING: Channel::Form
+pub const CHANNEL: Channel = Channel::Form;
 
 /// Fields kept in `metadata.fields` beyond the mapped ones, at most.
 pub const MAX_EXTRA_FIELDS: usize = 60;
@@ -415,14 +415,21 @@ pub fn communication(source: &Source, sub: &Submission, who: Identity) -> NewCom
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| bounded(s, 500));
-    /* MAIN-PENDING
-    new.attribution = Some(crate::leads::attribution::Attribution {
-        source: sub.attribution.source.clone(),
-        campaign: sub.attribution.campaign.clone(),
-        detail: sub.attribution.detail.clone(),
-    });
-    */
+    new.attribution = Some(lead_attribution(&sub.attribution));
     new
+}
+
+/// The lead's attribution (bounded by `leads::attribution`): set when the writer creates
+/// the lead, or on a lead that had none.
+fn lead_attribution(a: &Attribution) -> crate::leads::attribution::Attribution {
+    let mut out =
+        crate::leads::attribution::Attribution::new(&a.source).with_campaign(a.campaign.as_deref());
+    for (k, v) in &a.detail {
+        if let Some(t) = scalar_text(v) {
+            out.set(k, &t);
+        }
+    }
+    out
 }
 
 /// The lead details a submission states, read the way the extractor reads them.
