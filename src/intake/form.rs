@@ -197,6 +197,8 @@ enum Reply {
     Html,
 }
 
+/// A form post from a browser's navigation (its `Accept` names HTML first, not JSON) gets
+/// HTML; everything else (fetch, JSON, servers) gets JSON.
 fn reply_kind(headers: &HeaderMap) -> Reply {
     let ct = headers
         .get(CONTENT_TYPE)
@@ -210,10 +212,7 @@ fn reply_kind(headers: &HeaderMap) -> Reply {
         .to_ascii_lowercase();
     let form = ct.starts_with("application/x-www-form-urlencoded")
         || ct.starts_with("multipart/form-data");
-    if form
-        && !accept.contains("application/json")
-        && (accept.contains("text/html") || accept.is_empty() || accept.contains("*/*"))
-    {
+    if form && accept.contains("text/html") && !accept.contains("application/json") {
         Reply::Html
     } else {
         Reply::Json
