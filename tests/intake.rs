@@ -5,6 +5,7 @@
 //! mapping and preview, and the HomeAdvisor and Angi mappers.
 
 mod common;
+mod web_support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -965,4 +966,56 @@ async fn homeadvisor_and_angi_leads_arrive_in_their_documented_formats() {
     let lead = lead_by(&app, &a, "ari@example.com").await.unwrap();
     assert_eq!(lead["name"], "Ari Stone");
     assert_eq!(form_count(&app, a.id).await, 2);
+}
+
+// ---------------------------------------------------------------- dashboard
+
+#[tokio::test]
+async fn the_sources_page_shows_each_source_its_url_and_the_form_snippet_to_admins_only() {
+    let app = app_with(None).await;
+    let a = app.account("Acme").await;
+    let owner =
+        web_support::person(&app, a.id, "olivia@acme.test", leadline::auth::Role::Owner).await;
+    // The page's script creates sources through the API with the session.
+    let r = owner
+        .post(
+            "/api/sources",
+            json!({"kind": "web_form", "name": "Quote <form>",
+            "config": {"allowed_origins": ["https://acme.test"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let r = owner
+        .post(
+            "/api/sources",
+            json!({"kind": "facebook", "name": "FB page", "page_id": "321"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let page = owner.get("/sources").await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    assert!(html.contains("Quote &lt;form&gt;"), "names are escaped");
+    // (minijinja escapes `/` too: the token stands for the URL.)
+    assert!(html.contains(&token));
+    assert!(
+        html.contains("name=&quot;_gotcha&quot;"),
+        "the snippet carries the honeypot"
+    );
+    assert!(html.contains("page token missing"));
+    assert!(html.contains("/static/sources.js"));
+    let js = app
+        .send(app.http.get(format!("{}/static/sources.js", app.base)))
+        .await;
+    assert_eq!(js.status, 200);
+    let member =
+        web_support::person(&app, a.id, "sam@acme.test", leadline::auth::Role::Member).await;
+    let page = member.get("/sources").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.as_str().unwrap().contains(&token),
+        "members see no source URLs"
+    );
+    assert_eq!(member.get("/api/sources").await.status, 403);
 }

@@ -237,10 +237,10 @@ pub async fn by_id(pool: &PgPool, account: AccountId, id: i64) -> Result<Option<
     .await?)
 }
 
-/// The enabled Facebook source of a page.
+/// The Facebook source of a page (also a disabled one: its leads wait until it is enabled).
 pub async fn by_page(pool: &PgPool, page_id: &str) -> Result<Option<Source>> {
     Ok(sqlx::query_as::<_, Source>(&format!(
-        "select {COLUMNS} from lead_sources where kind = 'facebook' and page_id = $1 and enabled"
+        "select {COLUMNS} from lead_sources where kind = 'facebook' and page_id = $1"
     ))
     .bind(page_id)
     .fetch_optional(pool)
@@ -685,8 +685,8 @@ async fn update(
         ),
         _ => e.into(),
     })?;
-    if sealed.is_some() {
-        // A fixed token: what waited for it is due now.
+    if sealed.is_some() || body.enabled == Some(true) {
+        // A fixed token, a source enabled again: what waited for it is due now.
         sqlx::query(
             "update facebook_leads set next_attempt_at = now(), updated_at = now()
              where account_id = $1 and source_id = $2 and status = 'pending'",
