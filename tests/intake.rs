@@ -259,6 +259,9 @@ async fn an_html_form_post_gets_a_thank_you_page_or_a_redirect() {
                     ("name", "Sam Lee"),
                     ("email", "sam@example.com"),
                     ("message", "Need a roof inspection"),
+                    // Providers' NUL characters are dropped, never a 500.
+                    ("timeline", "as\0ap"),
+                    ("leak\0ing", "yes\0"),
                 ]),
         )
         .await;

@@ -106,6 +106,8 @@ impl LeadFields {
     /// Sets the lead field `field` (a name [`field_for`] returns); blank values are ignored,
     /// and a field already set is kept.
     pub fn set(&mut self, field: &str, value: &str) {
+        // Providers' NUL characters never reach a column (PostgreSQL refuses them).
+        let value = value.replace('\0', "");
         let value = value.trim();
         if value.is_empty() {
             return;
@@ -609,6 +611,13 @@ mod tests {
             details(&f, phonenumber::country::Id::US, 2026).roof_age_years,
             Some(22)
         );
+    }
+
+    #[test]
+    fn nul_characters_never_reach_a_field() {
+        let mut f = LeadFields::default();
+        f.set("timeline", "as\0ap\0");
+        assert_eq!(f.timeline.as_deref(), Some("asap"));
     }
 
     #[test]
