@@ -815,6 +815,12 @@ async fn leads_keep_their_first_source_and_stats_break_down_by_source() {
     assert_eq!(by["manual"]["leads"], 1);
     assert_eq!(by["manual"]["answered_rate"], Value::Null);
     assert_eq!(by["chat"]["leads"], 1);
+    let listed = app.get(&a.key, "/api/leads?source=sms").await.body;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
     // A window before these leads were made has none.
     let old = app
         .get(

@@ -153,6 +153,8 @@ pub struct LeadFilter {
     /// `me` (the signed-in user's leads), `unassigned`, or a user id.
     #[param(pattern = "^(me|unassigned|[0-9]+)$")]
     pub assigned: Option<String>,
+    /// The lead's first source (`web_form`, `google_ads`, `chat`, `sms`, …).
+    pub source: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -227,6 +229,7 @@ async fn list_leads(
            and ($5::timestamptz is null or (last_activity_at, id) < ($5, $6))
            and (not $8 or assigned_user_id is null)
            and ($9::bigint is null or assigned_user_id = $9)
+           and ($10::text is null or source = $10)
          order by last_activity_at desc, id desc
          limit $7"
     ))
@@ -239,6 +242,7 @@ async fn list_leads(
     .bind(limit + 1)
     .bind(unassigned)
     .bind(assignee)
+    .bind(clean(&f.source))
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(Page::from_rows(rows, limit, |l| Cursor {

@@ -142,6 +142,7 @@ pub async fn home(State(state): State<AppState>, Dash(s): Dash) -> Result<Respon
         .iter()
         .map(|r| {
             context! {
+                href => format!("/leads?source={}", crate::auth::session::encode_query_value(&r.source)),
                 label => super::format::source_label(&r.source),
                 leads => r.leads,
                 speed => minutes_human(r.speed_to_lead_minutes),
