@@ -1,4 +1,5 @@
-//! Bounded fuzzing of the parsers that read what providers send: MIME → the stored parts
+//! Bounded fuzzing of the parsers that read what providers send (and the lead sources'
+//! readers and mappers): MIME → the stored parts
 //! of a communication, the Mailgun/SendGrid form readers and field mappers, and the Telnyx
 //! event reader with its signature check. Inputs come from proptest's generators: random
 //! bytes, and the mail corpus (`tests/corpus/mail`) mutated (bytes flipped, slices cut,

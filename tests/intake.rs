@@ -15,6 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use futures_util::StreamExt;
 use sha2::Sha256;
 
 use common::{spawn_app_with, Account, Resp, TestApp};
@@ -1021,4 +1022,45 @@ async fn the_sources_page_shows_each_source_its_url_and_the_form_snippet_to_admi
         "members see no source URLs"
     );
     assert_eq!(member.get("/api/sources").await.status, 403);
+}
+
+// ---------------------------------------------------------------- a figure
+
+/// Not a check: how fast Google Ads leads are taken in (`cargo test --test intake -- --ignored
+/// --nocapture`): 1,000 distinct leads, 16 at a time, then the same 1,000 again (duplicates).
+#[tokio::test]
+#[ignore]
+async fn measure_google_ads_intake() {
+    let app = app_with(None).await;
+    let a = app.account("Acme").await;
+    let s = source(&app, &a, json!({"kind": "google_ads", "name": "Google", "secret": "gk"})).await;
+    let url = format!("{}/webhooks/google-ads/{}", app.base, s["token"].as_str().unwrap());
+    for round in ["new", "repeat"] {
+        let started = std::time::Instant::now();
+        let mut times: Vec<f64> = futures_util::stream::iter(0..1000)
+            .map(|i| {
+                let (http, url) = (app.http.clone(), url.clone());
+                async move {
+                    let mut lead = google_lead(&format!("L-{i}"), "gk", false);
+                    lead["user_column_data"][1]["string_value"] = json!(format!("+1312555{:04}", 1000 + i));
+                    lead["user_column_data"][2]["string_value"] = json!(format!("p{i}@example.com"));
+                    let t = std::time::Instant::now();
+                    let r = http.post(&url).json(&lead).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    t.elapsed().as_secs_f64() * 1000.0
+                }
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let secs = started.elapsed().as_secs_f64();
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "google ads intake ({round}): 1000 leads in {secs:.2} s = {:.0}/s; p50 {:.1} ms, p99 {:.1} ms",
+            1000.0 / secs,
+            times[500],
+            times[990]
+        );
+    }
+    assert_eq!(form_count(&app, a.id).await, 1000);
 }
