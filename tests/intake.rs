@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
+use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use futures_util::StreamExt;
 use sha2::Sha256;
 
 use common::{spawn_app_with, Account, Resp, TestApp};
@@ -1033,8 +1033,17 @@ async fn the_sources_page_shows_each_source_its_url_and_the_form_snippet_to_admi
 async fn measure_google_ads_intake() {
     let app = app_with(None).await;
     let a = app.account("Acme").await;
-    let s = source(&app, &a, json!({"kind": "google_ads", "name": "Google", "secret": "gk"})).await;
-    let url = format!("{}/webhooks/google-ads/{}", app.base, s["token"].as_str().unwrap());
+    let s = source(
+        &app,
+        &a,
+        json!({"kind": "google_ads", "name": "Google", "secret": "gk"}),
+    )
+    .await;
+    let url = format!(
+        "{}/webhooks/google-ads/{}",
+        app.base,
+        s["token"].as_str().unwrap()
+    );
     for round in ["new", "repeat"] {
         let started = std::time::Instant::now();
         let mut times: Vec<f64> = futures_util::stream::iter(0..1000)
@@ -1042,8 +1051,10 @@ async fn measure_google_ads_intake() {
                 let (http, url) = (app.http.clone(), url.clone());
                 async move {
                     let mut lead = google_lead(&format!("L-{i}"), "gk", false);
-                    lead["user_column_data"][1]["string_value"] = json!(format!("+1312555{:04}", 1000 + i));
-                    lead["user_column_data"][2]["string_value"] = json!(format!("p{i}@example.com"));
+                    lead["user_column_data"][1]["string_value"] =
+                        json!(format!("+1312555{:04}", 1000 + i));
+                    lead["user_column_data"][2]["string_value"] =
+                        json!(format!("p{i}@example.com"));
                     let t = std::time::Instant::now();
                     let r = http.post(&url).json(&lead).send().await.unwrap();
                     assert_eq!(r.status(), 200);

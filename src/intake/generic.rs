@@ -243,6 +243,10 @@ mod tests {
         assert_eq!(s.external_id.as_deref(), Some("991"));
         assert_eq!(s.attribution.campaign.as_deref(), Some("hail-2026"));
         assert_eq!(s.extra["color"], "red");
+        assert!(
+            !s.extra.contains_key("contact.full"),
+            "mapped fields are not kept twice"
+        );
     }
 
     #[test]

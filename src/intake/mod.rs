@@ -270,7 +270,16 @@ pub fn apply(mapping: &BTreeMap<String, String>, payload: &Value, provider: &str
             f => sub.fields.set(f, &text),
         }
     }
-    auto_map(&mut sub, payload);
+    // The rest by plain names; what the mapping took is not kept twice.
+    let mut rest = payload.clone();
+    for pointer in mapping.values() {
+        if let Some((parent, key)) = pointer.rsplit_once('/') {
+            if let Some(Value::Object(m)) = rest.pointer_mut(parent) {
+                m.remove(&key.replace("~1", "/").replace("~0", "~"));
+            }
+        }
+    }
+    auto_map(&mut sub, &rest);
     if sub.external_id.is_none() {
         sub.external_id = Some(digest(payload));
     }
