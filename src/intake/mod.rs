@@ -433,9 +433,16 @@ pub fn communication(source: &Source, sub: &Submission, who: Identity) -> NewCom
 /// The lead's attribution (bounded by `leads::attribution`): set when the writer creates
 /// the lead, or on a lead that had none.
 fn lead_attribution(a: &Attribution) -> crate::leads::attribution::Attribution {
-    let mut out =
-        crate::leads::attribution::Attribution::new(&a.source).with_campaign(a.campaign.as_deref());
+    let text = |k: &str| a.detail.get(k).and_then(Value::as_str);
+    // The page and referrer read as the widget's are (landing page without its query,
+    // referrer host, the page's UTM parameters); what the sender stated explicitly wins.
+    let mut out = crate::leads::attribution::Attribution::new(&a.source)
+        .with_campaign(a.campaign.as_deref())
+        .with_page(text("page_url").or(text("landing_page")), text("referrer"));
     for (k, v) in &a.detail {
+        if matches!(k.as_str(), "page_url" | "landing_page" | "referrer") {
+            continue;
+        }
         if let Some(t) = scalar_text(v) {
             out.set(k, &t);
         }
@@ -620,6 +627,31 @@ mod tests {
             details(&f, phonenumber::country::Id::US, 2026).roof_age_years,
             Some(22)
         );
+    }
+
+    #[test]
+    fn the_leads_attribution_reads_the_page_like_the_widgets() {
+        let mut detail = Map::new();
+        detail.insert(
+            "page_url".into(),
+            json!("https://acme.test/quote?utm_source=fb&utm_campaign=page&email=x"),
+        );
+        detail.insert(
+            "referrer".into(),
+            json!("https://www.google.com/search?q=roof"),
+        );
+        detail.insert("utm_campaign".into(), json!("stated"));
+        let a = lead_attribution(&Attribution {
+            source: "web_form".into(),
+            campaign: Some("stated".into()),
+            detail,
+        });
+        assert_eq!(a.campaign.as_deref(), Some("stated"));
+        assert_eq!(a.detail["landing_page"], "https://acme.test/quote");
+        assert_eq!(a.detail["utm_source"], "fb");
+        assert_eq!(a.detail["utm_campaign"], "stated");
+        assert_eq!(a.detail["referrer_host"], "www.google.com");
+        assert!(!a.detail.contains_key("page_url"));
     }
 
     #[test]
