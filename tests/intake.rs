@@ -917,6 +917,69 @@ async fn the_generic_intake_applies_the_mapping_checks_the_secret_and_dedupes() 
 }
 
 #[tokio::test]
+async fn a_verified_lead_that_cannot_be_stored_is_quarantined_and_retried_after_the_mapping_is_fixed(
+) {
+    let app = app_with(None).await;
+    let a = app.account("Acme").await;
+    let s = source(&app, &a, json!({"kind": "generic", "name": "Make"})).await;
+    let id = s["id"].as_i64().unwrap();
+    let url = format!("/webhooks/leads/{}", s["token"].as_str().unwrap());
+    // The sender names its fields in its own way: nothing says email or phone.
+    let body = json!({"ref": "M-9", "who": "Dana Cole", "contact_mail": "dana@example.com"});
+    let r = app.send(post_form(&app, &url).json(&body)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["quarantined"], true);
+    assert!(r.body["communication_id"].is_null());
+    assert_eq!(form_count(&app, a.id).await, 0);
+    let q = app.get(&a.key, "/api/quarantine?source=lead_source").await;
+    assert_eq!(q.status, 200, "{}", q.body);
+    let items = q.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "{}", q.body);
+    assert!(
+        items[0]["reason"].as_str().unwrap().contains("email"),
+        "{}",
+        q.body
+    );
+    let h = app.get(&a.key, "/api/health/integrations").await;
+    let entry = h.body["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "lead_source")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["status"], "degraded", "{entry}");
+    let qid = items[0]["id"].as_i64().unwrap();
+    let r = app
+        .post(&a.key, &format!("/api/quarantine/{qid}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, 422, "still unstorable: {}", r.body);
+    let r = app
+        .patch(
+            &a.key,
+            &format!("/api/sources/{id}"),
+            json!({"config": {"mapping": {
+            "email": "/contact_mail", "name": "/who", "external_id": "/ref"}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .post(&a.key, &format!("/api/quarantine/{qid}/retry"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "stored");
+    let lead = lead_by(&app, &a, "dana@example.com").await.unwrap();
+    assert_eq!(lead["name"], "Dana Cole");
+    let c = &communications(&app, &a, lead["id"].as_i64().unwrap()).await[0];
+    assert_eq!(c["provider_message_id"], "M-9");
+    let q = app.get(&a.key, "/api/quarantine?source=lead_source").await;
+    assert!(q.body["items"].as_array().unwrap().is_empty());
+    // Sent again by the sender now, it is the same lead.
+    let r = app.send(post_form(&app, &url).json(&body)).await;
+    assert_eq!(r.body["duplicate"], true);
+}
+
+#[tokio::test]
 async fn homeadvisor_and_angi_leads_arrive_in_their_documented_formats() {
     let app = app_with(None).await;
     let a = app.account("Acme").await;

@@ -403,11 +403,23 @@ async fn fetch_one(state: &AppState, graph: &GraphClient, p: Pending) -> Result<
         Err(e) if e.is_transient() => {
             retry_later(state, &p, backoff_secs(p.attempts), &e.to_string()).await
         }
-        // The lead cannot be stored as it is (no email or phone): kept, tried again daily.
+        // The lead cannot be stored as it is (no email or phone): the fetched lead goes to
+        // the quarantine (nothing lost, a person can retry it) and the notification is done.
         Err(e) => {
-            let msg = format!("lead {} could not be recorded: {e}", p.leadgen_id);
-            sources::set_error(&state.pool, &source, Some((&msg, None))).await?;
-            retry_later(state, &p, 24.0 * 3600.0, &msg).await
+            let raw = serde_json::to_vec(&lead).map_err(|e| ApiError::Internal(e.into()))?;
+            let context =
+                serde_json::json!({"leadgen_id": p.leadgen_id, "notification": p.notification});
+            let id = super::quarantine(state, &source, &raw, &e, context).await?;
+            sqlx::query(
+                "update facebook_leads set status = 'done', last_error = $3, updated_at = now()
+                 where account_id = $1 and id = $2",
+            )
+            .bind(p.account_id)
+            .bind(p.id)
+            .bind(format!("quarantined (item {id}): {e}"))
+            .execute(&state.pool)
+            .await?;
+            Ok(())
         }
     }
 }

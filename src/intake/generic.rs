@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header::CONTENT_TYPE, HeaderMap};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -88,7 +88,19 @@ pub struct WebhookAccepted {
     /// `success`.
     pub status: String,
     pub duplicate: bool,
-    pub communication_id: i64,
+    /// The recorded communication (none when quarantined).
+    pub communication_id: Option<i64>,
+    /// The lead could not be stored as it is (the mapping found no email or phone…): it is
+    /// kept in the quarantine; fix the source's mapping and retry it there.
+    pub quarantined: bool,
+}
+
+/// A sender's body as one JSON object (JSON, or urlencoded / multipart fields).
+pub fn payload_of(content_type: &str, body: &[u8]) -> Result<Value> {
+    let fields = super::form::parse_body(content_type, body)?;
+    Ok(Value::Object(
+        fields.into_iter().collect::<Map<String, Value>>(),
+    ))
 }
 
 /// Receives a lead from a generic sender (Zapier, Make…) or a lead marketplace, as JSON
@@ -114,16 +126,35 @@ async fn webhook(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let fields = super::form::parse_body(ct, &body)?;
-    let payload = Value::Object(fields.into_iter().collect::<Map<String, Value>>());
-    let sub = submission_for(&source, &payload)?;
-    let delivered = super::deliver(&state, &source, sub).await?;
-    Ok(Json(WebhookAccepted {
-        ok: true,
-        status: "success".into(),
-        duplicate: delivered.duplicate,
-        communication_id: delivered.communication_id,
-    }))
+    // A body in another format is the sender's mistake to see (415), not a lead to keep.
+    let outcome = match payload_of(ct, &body) {
+        Err(e @ ApiError::UnsupportedMediaType(_)) => return Err(e),
+        Err(e) => Err(e),
+        Ok(payload) => match submission_for(&source, &payload) {
+            Ok(sub) => super::deliver(&state, &source, sub).await,
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
+        Ok(d) => Ok(Json(WebhookAccepted {
+            ok: true,
+            status: "success".into(),
+            duplicate: d.duplicate,
+            communication_id: Some(d.communication_id),
+            quarantined: false,
+        })),
+        Err(e) if super::quarantinable(&e) => {
+            super::quarantine(&state, &source, &body, &e, json!({"content_type": ct})).await?;
+            Ok(Json(WebhookAccepted {
+                ok: true,
+                status: "success".into(),
+                duplicate: false,
+                communication_id: None,
+                quarantined: true,
+            }))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Body of `POST /api/sources/{id}/preview`.

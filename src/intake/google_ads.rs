@@ -137,11 +137,16 @@ pub struct LeadAccepted {
     pub ok: bool,
     /// The lead was delivered before (the same `lead_id`): nothing new was stored.
     pub duplicate: bool,
-    pub communication_id: i64,
+    /// The recorded communication (none when quarantined).
+    pub communication_id: Option<i64>,
+    /// The lead could not be stored as it is (no email or phone…): it is kept in the
+    /// quarantine (`GET /api/quarantine`) to be fixed and retried, and Google need not retry.
+    pub quarantined: bool,
 }
 
 /// Receives a lead from a Google Ads lead form. 200 once recorded (or when it already
-/// was); 401 without a `google_key`, 403 when it is not the source's.
+/// was, or quarantined when it cannot be stored as it is); 401 without a `google_key`, 403
+/// when it is not the source's.
 #[utoipa::path(post, path = "/webhooks/google-ads/{source_token}", tag = "lead sources",
     params(("source_token" = String, Path, description = "the google_ads source's token")),
     request_body(content = Object, description = "Google's WebhookLead JSON"),
@@ -172,13 +177,28 @@ async fn webhook(
             "google_key: does not match this lead source's key".into(),
         ));
     }
-    let sub = submission(&payload)?;
-    let delivered = super::deliver(&state, &source, sub).await?;
-    Ok(Json(LeadAccepted {
-        ok: true,
-        duplicate: delivered.duplicate,
-        communication_id: delivered.communication_id,
-    }))
+    let outcome = match submission(&payload) {
+        Ok(sub) => super::deliver(&state, &source, sub).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(d) => Ok(Json(LeadAccepted {
+            ok: true,
+            duplicate: d.duplicate,
+            communication_id: Some(d.communication_id),
+            quarantined: false,
+        })),
+        Err(e) if super::quarantinable(&e) => {
+            super::quarantine(&state, &source, &body, &e, serde_json::json!({})).await?;
+            Ok(Json(LeadAccepted {
+                ok: true,
+                duplicate: false,
+                communication_id: None,
+                quarantined: true,
+            }))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

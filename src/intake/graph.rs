@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The lead's fields the fetch asks for.
 pub const FIELDS: &str = "field_data,created_time,ad_id,form_id,campaign_id,is_organic,platform";
@@ -16,7 +16,7 @@ pub const FIELDS: &str = "field_data,created_time,ad_id,form_id,campaign_id,is_o
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A lead as Graph returns it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GraphLead {
     #[serde(default)]
     pub id: Option<String>,
@@ -37,7 +37,7 @@ pub struct GraphLead {
 }
 
 /// One answer of the lead form.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FieldData {
     pub name: String,
     #[serde(default)]

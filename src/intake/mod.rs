@@ -392,6 +392,81 @@ pub async fn deliver(state: &AppState, source: &Source, sub: Submission) -> Resu
     })
 }
 
+/// Whether a verified sender's lead that failed this way is quarantined (kept and answered
+/// 2xx) rather than refused: it cannot be stored as it is, and a retry would fail alike.
+pub fn quarantinable(e: &ApiError) -> bool {
+    matches!(e, ApiError::Unprocessable(..) | ApiError::BadRequest(..))
+}
+
+/// Keeps what a verified sender sent that cannot be stored as it is (no usable email or
+/// phone, a mapping that finds nothing…) in the quarantine, with the source it came
+/// through: nothing is lost, the sender stops retrying, and a person can fix the source
+/// (its mapping) and retry it.
+pub async fn quarantine(
+    state: &AppState,
+    source: &Source,
+    raw: &[u8],
+    error: &ApiError,
+    mut context: Value,
+) -> Result<i64> {
+    tracing::warn!(source = source.id, error = %error, "a lead was quarantined");
+    context["source_id"] = json!(source.id);
+    context["kind"] = json!(source.kind);
+    context["summary"] = json!(format!("a lead from {}", source.name));
+    crate::quarantine::put(
+        &state.pool,
+        crate::quarantine::Item {
+            account: Some(source.account_id),
+            source: crate::quarantine::Source::LeadSource,
+            integration_id: None,
+            reason: crate::error::describe(error),
+            raw,
+            context,
+            identity: None,
+        },
+    )
+    .await
+}
+
+/// Retries a quarantined lead: its body read again by its source's mapper (with the
+/// source's settings as they are now) and delivered. `stored` or `duplicate`.
+pub async fn retry_quarantined(
+    state: &AppState,
+    item: &crate::quarantine::Stored,
+) -> Result<&'static str> {
+    let gone = || {
+        ApiError::Conflict(
+            "source_gone",
+            "the lead source this lead came through is gone: add it again".into(),
+        )
+    };
+    let source_id = item.context["source_id"].as_i64().ok_or_else(gone)?;
+    let source = sources::of_quarantined(&state.pool, item.id, source_id)
+        .await?
+        .ok_or_else(gone)?;
+    let sub = match source.kind.as_str() {
+        "google_ads" => {
+            let payload: Value = serde_json::from_slice(&item.raw)
+                .map_err(|e| ApiError::invalid(format!("body: not valid JSON: {e}")))?;
+            google_ads::submission(&payload)?
+        }
+        "facebook" => {
+            let lead =
+                graph::read_answer(200, &item.raw).map_err(|e| ApiError::invalid(e.to_string()))?;
+            let leadgen_id = item.context["leadgen_id"].as_str().unwrap_or_default();
+            facebook::submission(&lead, leadgen_id, &item.context["notification"])
+        }
+        _ => {
+            let ct = item.context["content_type"]
+                .as_str()
+                .unwrap_or("application/json");
+            generic::submission_for(&source, &generic::payload_of(ct, &item.raw)?)?
+        }
+    };
+    let d = deliver(state, &source, sub).await?;
+    Ok(if d.duplicate { "duplicate" } else { "stored" })
+}
+
 /// The communication of a submission (pure).
 pub fn communication(source: &Source, sub: &Submission, who: Identity) -> NewCommunication {
     let mut new = NewCommunication::new(LeadRef::Identity(who), CHANNEL, Direction::Inbound);

@@ -237,6 +237,22 @@ pub async fn by_id(pool: &PgPool, account: AccountId, id: i64) -> Result<Option<
     .await?)
 }
 
+/// The source a quarantined item came through, of the item's own account.
+pub async fn of_quarantined(
+    pool: &PgPool,
+    quarantine_id: i64,
+    source_id: i64,
+) -> Result<Option<Source>> {
+    Ok(sqlx::query_as::<_, Source>(&format!(
+        "select {COLUMNS} from lead_sources
+         where id = $2 and account_id = (select account_id from quarantine where id = $1)"
+    ))
+    .bind(quarantine_id)
+    .bind(source_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The Facebook source of a page (also a disabled one: its leads wait until it is enabled).
 pub async fn by_page(pool: &PgPool, page_id: &str) -> Result<Option<Source>> {
     Ok(sqlx::query_as::<_, Source>(&format!(

@@ -41,6 +41,9 @@ pub struct LeadSourceFacts<'a> {
 ///   its leads wait), or a web form that allows no origin (browsers' posts are refused);
 /// * `degraded` — its last attempt failed, or a lead has waited more than 10 minutes;
 /// * `healthy` — otherwise; a disabled source is `not_configured`.
+///
+/// Leads of the source waiting in the quarantine make a healthy source `degraded` (the
+/// route applies `with_quarantine`).
 pub fn lead_source_status(f: &LeadSourceFacts) -> (Status, Option<String>) {
     if !f.enabled {
         return (Status::NotConfigured, Some("disabled".into()));
@@ -90,6 +93,7 @@ struct Row {
     last_error_at: Option<DateTime<Utc>>,
     pending_leads: i64,
     oldest_pending_at: Option<DateTime<Utc>>,
+    quarantined: i64,
 }
 
 /// Every lead source of the account (one query); none configured: no entry.
@@ -107,7 +111,9 @@ pub(super) async fn lead_sources(
                             and t.id = (s.config->>'site_id')::bigint
                             and cardinality(t.allowed_origins) > 0)) as has_origins,
                 s.leads_count, s.spam_count, s.last_lead_at, s.last_error, s.last_error_code,
-                s.last_error_at, coalesce(p.n, 0) as pending_leads, p.oldest as oldest_pending_at
+                s.last_error_at, coalesce(p.n, 0) as pending_leads, p.oldest as oldest_pending_at,
+                (select count(*) from quarantine q where q.account_id = s.account_id
+                   and q.source = 'lead_source' and q.context->>'source_id' = s.id::text) as quarantined
          from lead_sources s left join p on p.source_id = s.id
          where s.account_id = $1 order by s.id",
     )
@@ -118,7 +124,7 @@ pub(super) async fn lead_sources(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let (status, reason) = lead_source_status(&LeadSourceFacts {
+            let facts = LeadSourceFacts {
                 kind: &r.kind,
                 enabled: r.enabled,
                 has_secret: r.has_secret,
@@ -129,7 +135,11 @@ pub(super) async fn lead_sources(
                 oldest_pending_secs: r
                     .oldest_pending_at
                     .map(|t| (now - t).num_milliseconds() as f64 / 1000.0),
-            });
+            };
+            let (status, reason) = match lead_source_status(&facts) {
+                off @ (Status::NotConfigured, _) => off,
+                other => super::with_quarantine(other, r.quarantined),
+            };
             IntegrationHealth {
                 kind: Kind::LeadSource,
                 name: r.name,
