@@ -25,6 +25,7 @@ pub mod health;
 pub mod hosts;
 pub mod hours;
 pub mod imports;
+pub mod intake;
 pub mod keys;
 pub mod leads;
 pub mod message_templates;

@@ -51,11 +51,13 @@ pub fn router() -> Router<AppState> {
         .route("/settings/hours", get(pages::hours))
         .route("/templates", get(pages::templates))
         .route("/sequences", get(pages::sequences))
+        .route("/sources", get(pages::sources))
         .route("/imports", get(pages::imports))
         .route(crate::auth::session::ENROL_PAGE, get(pages::security))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/automations.js", get(automations_js))
+        .route("/static/sources.js", get(sources_js))
         .route("/static/imports.js", get(imports_js))
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -64,11 +66,13 @@ const CSS: &str = include_str!("../../templates/dashboard/app.css");
 const JS: &str = include_str!("../../templates/dashboard/app.js");
 /// Hours, templates, sequences and follow-ups: kept apart so app.js stays readable.
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
+/// The Lead sources page.
+const SOURCES_JS: &str = include_str!("../../templates/dashboard/sources.js");
 /// The Import / export page's script.
 const IMPORTS_JS: &str = include_str!("../../templates/dashboard/imports.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 19] = [
     (
         "alerts.html",
         include_str!("../../templates/dashboard/alerts.html"),
@@ -138,6 +142,10 @@ const TEMPLATES: [(&str, &str); 18] = [
         include_str!("../../templates/dashboard/sequences.html"),
     ),
     (
+        "sources.html",
+        include_str!("../../templates/dashboard/sources.html"),
+    ),
+    (
         "imports.html",
         include_str!("../../templates/dashboard/imports.html"),
     ),
@@ -160,6 +168,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(CSS.as_bytes())
         .chain_update(JS.as_bytes())
         .chain_update(AUTOMATIONS_JS.as_bytes())
+        .chain_update(SOURCES_JS.as_bytes())
         .chain_update(IMPORTS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
@@ -190,6 +199,10 @@ async fn js() -> Response {
 
 async fn automations_js() -> Response {
     asset(AUTOMATIONS_JS, "text/javascript; charset=utf-8")
+}
+
+async fn sources_js() -> Response {
+    asset(SOURCES_JS, "text/javascript; charset=utf-8")
 }
 
 async fn imports_js() -> Response {

@@ -4,7 +4,8 @@
 //!
 //! - [`format`]: the account's clock and how numbers, names and phones read.
 //! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`],
-//!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`]: the pages.
+//!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`],
+//!   [`sources`]: the pages.
 //! - [`follow_ups`]: the lead page's sequences card and reply-box templates.
 
 mod alerts;
@@ -21,6 +22,7 @@ mod leads;
 mod login;
 mod security;
 mod sequences;
+mod sources;
 mod team;
 mod templates;
 
@@ -40,6 +42,7 @@ pub use login::{
 };
 pub use security::security;
 pub use sequences::sequences;
+pub use sources::sources;
 pub use team::team;
 pub use templates::templates;
 
