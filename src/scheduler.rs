@@ -91,6 +91,7 @@ fn spawn_automations(state: AppState) {
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     crate::channels::email::sync::spawn_cron(state.clone());
     spawn_automations(state.clone());
+    crate::webhooks_out::deliver::spawn(state.clone());
     tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(state.config.outbox_concurrency));
         let finished = Arc::new(Notify::new());
