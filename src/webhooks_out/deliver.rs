@@ -297,11 +297,11 @@ pub async fn attempt(
     out
 }
 
-/// Seconds until attempt `attempts + 1`: 5 s doubling, at most 2 h, ±20 % jitter (so
-/// the retries of a receiver that was down do not all arrive at once).
-pub fn backoff_secs(attempts: i32) -> f64 {
-    let base = (5.0 * 2f64.powi(attempts.clamp(1, 20) - 1)).min(7200.0);
-    base * rand::thread_rng().gen_range(0.8..1.2)
+/// Seconds until attempt `attempts + 1`: `base` (5 s) doubling, at most 2 h, ±20 % jitter
+/// (so the retries of a receiver that was down do not all arrive at once).
+pub fn backoff_secs(attempts: i32, base: Duration) -> f64 {
+    let secs = (base.as_secs_f64() * 2f64.powi(attempts.clamp(1, 30) - 1)).min(7200.0);
+    secs * rand::thread_rng().gen_range(0.8..1.2)
 }
 
 /// What settling a batch did.
@@ -327,7 +327,12 @@ impl std::ops::AddAssign for Report {
 
 /// Records a batch of attempts at `now`: the deliveries, the log, the subscriptions'
 /// health (and who to tell). A few statements whatever the batch's size.
-pub async fn settle(pool: &PgPool, batch: &[Attempted], now: DateTime<Utc>) -> Result<Report> {
+pub async fn settle(
+    pool: &PgPool,
+    batch: &[Attempted],
+    now: DateTime<Utc>,
+    retry_base: Duration,
+) -> Result<Report> {
     let mut report = Report::default();
     if batch.is_empty() {
         return Ok(report);
@@ -354,7 +359,10 @@ pub async fn settle(pool: &PgPool, batch: &[Attempted], now: DateTime<Utc>) -> R
         let d = &a.delivery;
         let ok = a.ok();
         let gone = a.status == Some(410);
-        let next = now + chrono::Duration::milliseconds((backoff_secs(d.attempts) * 1000.0) as i64);
+        let next = now
+            + chrono::Duration::milliseconds(
+                (backoff_secs(d.attempts, retry_base) * 1000.0) as i64,
+            );
         let give_up = !ok && (gone || next > d.retry_from + RETRY_WINDOW);
         let error = match (&a.error, a.status) {
             (Some(e), _) => Some(e.clone()),
@@ -455,16 +463,21 @@ pub async fn settle(pool: &PgPool, batch: &[Attempted], now: DateTime<Utc>) -> R
         );
     }
     if !failed_subs.is_empty() {
+        sqlx::query(
+            "update webhook_subscriptions set failing_since = $2
+             where id = any($1) and failing_since is null",
+        )
+        .bind(&failed_subs)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         disabled.extend(
             sqlx::query_as::<_, (i64, AccountId, String, String)>(
-                "with f as (
-                    update webhook_subscriptions set failing_since = coalesce(failing_since, $2)
-                    where id = any($1) returning id)
-                 update webhook_subscriptions s set enabled = false, updated_at = $2,
+                "update webhook_subscriptions set enabled = false, updated_at = $2,
                      disabled_reason = 'every delivery failed for 3 days'
-                 from f where s.id = f.id and s.enabled
-                   and coalesce(s.failing_since, $2) <= $2 - make_interval(secs => $3)
-                 returning s.id, s.account_id, s.url, s.disabled_reason",
+                 where id = any($1) and enabled
+                   and failing_since <= $2 - make_interval(secs => $3)
+                 returning id, account_id, url, disabled_reason",
             )
             .bind(&failed_subs)
             .bind(now)
@@ -523,7 +536,7 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<Report> {
             claimed.into_iter().map(|d| attempt(&http, state, d, now)),
         )
         .await;
-        report += settle(&state.pool, &done, now).await?;
+        report += settle(&state.pool, &done, now, cfg.retry_base).await?;
     }
 }
 
@@ -580,7 +593,14 @@ pub fn spawn(state: AppState) {
             while done_rx.recv_many(&mut buf, 1000).await > 0 {
                 let mut tries = 0;
                 loop {
-                    match settle(&state.pool, &buf, Utc::now()).await {
+                    match settle(
+                        &state.pool,
+                        &buf,
+                        Utc::now(),
+                        state.config.webhooks_out.retry_base,
+                    )
+                    .await
+                    {
                         Ok(_) => break,
                         Err(e) if tries < 5 => {
                             tries += 1;
@@ -647,4 +667,21 @@ pub fn spawn(state: AppState) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_secs(5);
+        for _ in 0..50 {
+            let a = backoff_secs(1, base);
+            assert!((4.0..=6.0).contains(&a), "{a}");
+            let c = backoff_secs(3, base);
+            assert!((16.0..=24.0).contains(&c), "{c}");
+            assert!(backoff_secs(40, base) <= 7200.0 * 1.2);
+        }
+    }
 }

@@ -51,6 +51,8 @@ pub struct WebhooksConfig {
     pub timeout: Duration,
     /// `false` turns the worker off in this process (other replicas still deliver).
     pub worker: bool,
+    /// The first retry's delay; each next one doubles it (at most 2 h).
+    pub retry_base: Duration,
 }
 
 impl Default for WebhooksConfig {
@@ -61,6 +63,7 @@ impl Default for WebhooksConfig {
             per_subscription: 16,
             timeout: Duration::from_secs(10),
             worker: true,
+            retry_base: Duration::from_secs(5),
         }
     }
 }
@@ -93,6 +96,8 @@ impl WebhooksConfig {
         c.concurrency = num("LEADLINE_WEBHOOKS_CONCURRENCY", 64, 1024)? as usize;
         c.per_subscription = num("LEADLINE_WEBHOOKS_PER_SUBSCRIPTION", 16, 1024)? as i64;
         c.timeout = Duration::from_secs(num("LEADLINE_WEBHOOKS_TIMEOUT_SECS", 10, 120)?);
+        c.retry_base =
+            Duration::from_millis(num("LEADLINE_WEBHOOKS_RETRY_BASE_MS", 5000, 3_600_000)?);
         Ok(c)
     }
 }
