@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::quarantine::router())
         .merge(crate::channels::outbox::router())
         .merge(crate::channels::router())
-        .merge(crate::webhooks_out::router())
+        .merge(crate::webhooks_out::api::router())
         .split_for_parts();
     let mut openapi = openapi;
     utoipa::Modify::modify(&crate::docs::ErrorResponses, &mut openapi);

@@ -42,7 +42,7 @@ pub const DISABLE_AFTER: chrono::Duration = chrono::Duration::days(3);
 /// Response bodies are logged up to this many bytes.
 const LOGGED_BODY: usize = 2048;
 /// Claims of all replicas take turns under this advisory lock.
-const CLAIM_LOCK: i64 = 0x7768_6f75_74; // "whout"
+const CLAIM_LOCK: i64 = 0x0077_686f_7574; // "whout"
 
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone, sqlx::FromRow)]
