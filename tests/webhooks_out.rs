@@ -2,6 +2,8 @@
 //! receiver that verifies Standard Webhooks signatures and can fail, be slow, or be down.
 
 mod common;
+#[allow(dead_code)]
+mod web_support;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -885,4 +887,63 @@ async fn subscriptions_validate_and_change() {
             .status,
         404
     );
+}
+
+#[tokio::test]
+async fn the_dashboard_page_lists_subscriptions_and_deliveries_for_admins_with_the_session_csrf() {
+    use leadline::auth::Role;
+    let app = spawn_app_with(&[("LEADLINE_WEBHOOKS_WORKER", "false")]).await;
+    let acc = app.account("Acme").await;
+    let owner = web_support::person(&app, acc.id, "olivia@acme.test", Role::Owner).await;
+    let member = web_support::person(&app, acc.id, "sam@acme.test", Role::Member).await;
+    let (rx, url, _task) = receiver().await;
+    // Through the session (cookie + CSRF token), as the page's script does.
+    let r = owner
+        .post(
+            "/api/webhooks/subscriptions",
+            json!({"url": url, "events": ["lead.created"], "description": "Our CRM"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    rx.set_secret(r.body["secret"].as_str().unwrap());
+    let no_csrf = app
+        .send(
+            app.http
+                .post(format!("{}/api/webhooks/subscriptions", app.base))
+                .header("cookie", &owner.cookie)
+                .json(&json!({"url": url, "events": ["lead.created"]})),
+        )
+        .await;
+    assert!(
+        no_csrf.status == 403 || no_csrf.status == 401,
+        "{}",
+        no_csrf.status
+    );
+    app.post(&acc.key, "/api/leads", json!({"name": "Page Lead"}))
+        .await;
+    leadline::webhooks_out::deliver::tick(&app.state, chrono::Utc::now())
+        .await
+        .unwrap();
+    let page = owner.get("/settings/webhooks").await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    let host = url.trim_start_matches("http://").trim_end_matches("/hook");
+    for want in [
+        host,
+        "Our CRM",
+        "lead.created",
+        "delivered",
+        "Replay",
+        "/static/webhooks.js",
+        "Rotate secret",
+    ] {
+        assert!(html.contains(want), "{want} missing");
+    }
+    assert!(!html.contains("whsec_"), "the secret is never on the page");
+    assert_eq!(member.get("/settings/webhooks").await.status, 403);
+    assert_eq!(member.get("/api/webhooks/subscriptions").await.status, 403);
+    let js = app
+        .send(app.http.get(format!("{}/static/webhooks.js", app.base)))
+        .await;
+    assert_eq!(js.status, 200);
 }

@@ -55,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/automations.js", get(automations_js))
+        .route("/settings/webhooks", get(pages::webhooks))
+        .route("/static/webhooks.js", get(webhooks_js))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -62,9 +64,11 @@ const CSS: &str = include_str!("../../templates/dashboard/app.css");
 const JS: &str = include_str!("../../templates/dashboard/app.js");
 /// Hours, templates, sequences and follow-ups: kept apart so app.js stays readable.
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
+/// The Webhooks page's script.
+const WEBHOOKS_JS: &str = include_str!("../../templates/dashboard/webhooks.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "alerts.html",
         include_str!("../../templates/dashboard/alerts.html"),
@@ -133,6 +137,10 @@ const TEMPLATES: [(&str, &str); 17] = [
         "sequences.html",
         include_str!("../../templates/dashboard/sequences.html"),
     ),
+    (
+        "webhooks.html",
+        include_str!("../../templates/dashboard/webhooks.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -152,6 +160,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(CSS.as_bytes())
         .chain_update(JS.as_bytes())
         .chain_update(AUTOMATIONS_JS.as_bytes())
+        .chain_update(WEBHOOKS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
 });
@@ -181,6 +190,10 @@ async fn js() -> Response {
 
 async fn automations_js() -> Response {
     asset(AUTOMATIONS_JS, "text/javascript; charset=utf-8")
+}
+
+async fn webhooks_js() -> Response {
+    asset(WEBHOOKS_JS, "text/javascript; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -22,6 +22,7 @@ mod security;
 mod sequences;
 mod team;
 mod templates;
+mod webhooks;
 
 pub use alerts::alerts;
 pub use audit::audit;
@@ -40,6 +41,7 @@ pub use security::security;
 pub use sequences::sequences;
 pub use team::team;
 pub use templates::templates;
+pub use webhooks::webhooks;
 
 use std::collections::HashMap;
 
