@@ -2,7 +2,6 @@
 //! receiver that verifies Standard Webhooks signatures and can fail, be slow, or be down.
 
 mod common;
-#[allow(dead_code)]
 mod web_support;
 
 use std::collections::{HashMap, HashSet};
