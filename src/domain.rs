@@ -56,13 +56,16 @@ pub enum Channel {
     Sms,
     PhoneCall,
     Chat,
+    /// A submitted web form, ad lead form or marketplace lead (always inbound).
+    Form,
 }
 impl Channel {
-    pub const ALL: [Channel; 4] = [
+    pub const ALL: [Channel; 5] = [
         Channel::Email,
         Channel::Sms,
         Channel::PhoneCall,
         Channel::Chat,
+        Channel::Form,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +73,7 @@ impl Channel {
             Channel::Sms => "sms",
             Channel::PhoneCall => "phone_call",
             Channel::Chat => "chat",
+            Channel::Form => "form",
         }
     }
 }

@@ -562,6 +562,36 @@ async fn a_new_leads_first_text_at_night_is_answered_at_once_with_the_opening_ti
     );
 }
 
+/// A lead that came by a form (web, ad, marketplace) enters the same first-answer flow:
+/// texted at once when it gave a phone; one without a phone is left to people and sequences.
+#[tokio::test]
+async fn a_form_lead_with_a_phone_gets_the_instant_text() {
+    let s = setup().await;
+    instant_on(&s).await;
+    connect(&s.app, &s.a.key, &[OURS], json!({})).await;
+    for (who, id) in [
+        (json!({"name": "Dana Lee", "phone": "+13125550177"}), "f-1"),
+        (json!({"name": "No Phone", "email": "nophone@x.com"}), "f-2"),
+    ] {
+        let r = s
+            .app
+            .log(&s.a.key, json!({"type": "form", "direction": "inbound", "lead": who,
+                "content": "Roof leaks over the kitchen", "provider": "web_form", "provider_message_id": id}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = tick(&s.app.state, Utc::now()).await.unwrap();
+    assert_eq!(r.answered, 1, "{r:?}");
+    let to: Vec<String> = sqlx::query_scalar(
+        "select payload->>'to' from outbox where idempotency_key like 'instant:%'",
+    )
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(to, ["+13125550177"]);
+    assert_eq!(tick(&s.app.state, Utc::now()).await.unwrap().answered, 0);
+}
+
 #[tokio::test]
 async fn the_instant_answer_is_the_ais_when_open_skips_machines_and_gives_way_to_a_person() {
     let s = setup().await;

@@ -852,6 +852,18 @@ async fn home_shows_the_week_and_health_falls_back_gracefully() {
     assert!(html.contains("Walk In"), "an unanswered lead is due");
     assert!(html.contains("data-health"), "health is loaded by the page");
     assert!(html.contains("<svg class=\"chart\""));
+    // Leads by first source: the chat lead, one row.
+    let by_source = html.split("data-test=\"by-source\"").nth(1).unwrap();
+    let by_source = by_source.split("</section>").next().unwrap();
+    assert!(
+        by_source.contains(r#"source=chat">Chat</a></td><td class="num">1</td>"#),
+        "{by_source}"
+    );
+    let (_, html) = web.page("/leads?source=chat").await;
+    assert!(
+        html.contains("Walk In") && !html.contains("Jane Doe"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -206,7 +206,7 @@ async fn summary_counts_touches_and_measures_responses() {
     assert_eq!(s["total_touchpoints"], 5);
     assert_eq!(
         s["by_type"],
-        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 0})
+        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 0, "form": 0})
     );
     assert_eq!(s["by_direction"], json!({"inbound": 2, "outbound": 3}));
     // 2 of 3 outbound answered (one of them on another channel).
@@ -285,7 +285,7 @@ async fn account_stats_cover_only_the_accounts_own_data() {
     assert_eq!(s["total"], 6);
     assert_eq!(
         s["by_type"],
-        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 1})
+        json!({"email": 1, "sms": 3, "phone_call": 1, "chat": 1, "form": 0})
     );
     assert_eq!(s["by_direction"], json!({"inbound": 2, "outbound": 4}));
     assert_eq!(s["channels"]["sms"]["response_rate"], 1.0);
@@ -690,4 +690,143 @@ async fn business_hours_and_an_iana_zone_put_contact_hours_on_the_local_clock_ac
         "{}",
         profile.body["enrichment"]
     );
+}
+
+/// Every lead keeps its first source (the channel of its first message, the chat with the
+/// campaign of the page the visit began on, `manual`), later touches never change it, and
+/// the stats break leads, speed to lead, response and won rates down by source.
+#[tokio::test]
+async fn leads_keep_their_first_source_and_stats_break_down_by_source() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    // Two texting leads: one answered after 10 minutes and won, one never answered.
+    let r = app.log(&a.key, json!({"type": "sms", "direction": "inbound", "from_address": "+13126410001", "content": "Need a roof quote", "timestamp": ts(60)})).await;
+    let won = r.body["lead_id"].as_i64().unwrap();
+    app.log(&a.key, json!({"type": "sms", "direction": "outbound", "lead_id": won, "content": "Sure, when?", "timestamp": ts(50)})).await;
+    app.log(&a.key, json!({"type": "sms", "direction": "inbound", "lead_id": won, "content": "Tomorrow", "timestamp": ts(45)})).await;
+    // A form the lead filled in later: its own type, never a preferred channel, no new source.
+    let f = app.log(&a.key, json!({"type": "form", "direction": "inbound", "lead_id": won, "content": "Roof age: 20", "timestamp": ts(47)})).await;
+    assert_eq!(f.status, 201, "{}", f.body);
+    let out = app
+        .log(
+            &a.key,
+            json!({"type": "form", "direction": "outbound", "lead_id": won, "content": "x"}),
+        )
+        .await;
+    assert_eq!(out.status, 422, "{}", out.body);
+    assert!(out.error_message().contains("direction"), "{}", out.body);
+    let summary = app
+        .get(&a.key, &format!("/api/leads/{won}/summary"))
+        .await
+        .body;
+    assert_eq!(summary["by_type"]["form"], 1, "{summary}");
+    assert_eq!(summary["by_type"]["sms"], 3, "{summary}");
+    // A later email of the same lead does not change its source.
+    app.log(&a.key, json!({"type": "email", "direction": "inbound", "lead_id": won, "content": "photos attached", "timestamp": ts(40)})).await;
+    let p = app
+        .patch(
+            &a.key,
+            &format!("/api/leads/{won}"),
+            json!({"status": "won"}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    app.log(&a.key, json!({"type": "sms", "direction": "inbound", "from_address": "+13126410002", "content": "hello?", "timestamp": ts(30)})).await;
+    // An email lead answered after 30 minutes who never wrote back.
+    let r = app.log(&a.key, json!({"type": "email", "direction": "inbound", "from_address": "jo@x.com", "content": "leak!", "timestamp": ts(90)})).await;
+    let jo = r.body["lead_id"].as_i64().unwrap();
+    app.log(&a.key, json!({"type": "email", "direction": "outbound", "lead_id": jo, "content": "On our way", "timestamp": ts(60)})).await;
+    // A lead made by hand.
+    let m = app
+        .post(&a.key, "/api/leads", json!({"name": "Walk In"}))
+        .await;
+    assert_eq!(m.status, 201, "{}", m.body);
+    assert_eq!(m.body["source"], "manual");
+    // A chat that began on a page with a campaign, two pages earlier.
+    let site = app
+        .post(
+            &a.key,
+            "/api/integrations/chat/sites",
+            json!({"name": "Main", "allowed_origins": ["https://acme.example"]}),
+        )
+        .await;
+    assert_eq!(site.status, 201, "{}", site.body);
+    let s = app
+        .send(app.http.post(format!("{}/api/chat/session/new", app.base)).header("Origin", "https://acme.example").json(&json!({
+            "site_key": site.body["site_key"],
+            "page_url": "https://acme.example/contact",
+            "landing_url": "https://acme.example/hail?utm_source=google&utm_medium=cpc&utm_campaign=Hail+2026&gclid=G1",
+            "referrer": "https://www.google.com/"})))
+        .await;
+    assert_eq!(s.status, 201, "{}", s.body);
+    let chat_lead: i64 =
+        sqlx::query_scalar("select lead_id from chat_sessions where session_id = $1")
+            .bind(s.body["session_id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let l = app
+        .get(&a.key, &format!("/api/leads/{chat_lead}"))
+        .await
+        .body;
+    assert_eq!(l["source"], "chat", "{l}");
+    assert_eq!(l["campaign"], "Hail 2026");
+    assert_eq!(l["attribution"]["utm_source"], "google");
+    assert_eq!(l["attribution"]["gclid"], "G1");
+    assert_eq!(
+        l["attribution"]["landing_page"],
+        "https://acme.example/hail"
+    );
+    assert_eq!(l["attribution"]["referrer_host"], "www.google.com");
+    let l = app.get(&a.key, &format!("/api/leads/{won}")).await.body;
+    assert_eq!(
+        (l["source"].as_str(), l["campaign"].as_str()),
+        (Some("sms"), None)
+    );
+
+    let st = app.get(&a.key, "/api/communications/stats").await;
+    assert_eq!(st.status, 200, "{}", st.body);
+    let by: std::collections::HashMap<String, Value> = st.body["by_source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["source"].as_str().unwrap().to_string(), r.clone()))
+        .collect();
+    let sms = &by["sms"];
+    assert_eq!(
+        (
+            sms["leads"].as_i64(),
+            sms["inbound_leads"].as_i64(),
+            sms["won"].as_i64()
+        ),
+        (Some(2), Some(2), Some(1)),
+        "{sms}"
+    );
+    assert_eq!(sms["answered_rate"], 0.5);
+    assert_eq!(sms["speed_to_lead_minutes"], 10.0);
+    assert_eq!(
+        sms["response_rate"], 1.0,
+        "the one lead we wrote to answered"
+    );
+    assert_eq!(sms["won_rate"], 0.5);
+    let email = &by["email"];
+    assert_eq!(email["speed_to_lead_minutes"], 30.0, "{email}");
+    assert_eq!(email["response_rate"], 0.0);
+    assert_eq!(by["manual"]["leads"], 1);
+    assert_eq!(by["manual"]["answered_rate"], Value::Null);
+    assert_eq!(by["chat"]["leads"], 1);
+    let listed = app.get(&a.key, "/api/leads?source=sms").await.body;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+    // A window before these leads were made has none.
+    let old = app
+        .get(
+            &a.key,
+            &format!("/api/communications/stats?to={}", urlencode(&ts(24 * 60))),
+        )
+        .await;
+    assert_eq!(old.body["by_source"], json!([]), "{}", old.body);
 }

@@ -40,6 +40,23 @@
     }
     return id;
   }
+  // First touch: the landing page and referrer of the visit that brought the visitor (kept
+  // 30 days), so a chat started pages later is still credited to the ad or campaign.
+  function landing() {
+    const KEY_L = 'leadline:landing';
+    let l = null;
+    try { l = JSON.parse(localStorage.getItem(KEY_L)); } catch (e) { /* ignore */ }
+    const fresh = /[?&](utm_[a-z]+|gclid|gbraid|wbraid|fbclid|msclkid)=/.test(location.search);
+    const external = document.referrer && !document.referrer.startsWith(location.origin);
+    if (!l || Date.now() - l.at > 30 * 864e5 || fresh) {
+      if (!l || fresh || external) {
+        l = { url: location.href, referrer: document.referrer, at: Date.now() };
+        try { localStorage.setItem(KEY_L, JSON.stringify(l)); } catch (e) { /* ignore */ }
+      }
+    }
+    return l || { url: location.href, referrer: document.referrer };
+  }
+  const firstTouch = landing();
 
   // ---- state ----
   let S = load(); // {token, session_id, contact, seen}
@@ -137,7 +154,8 @@
     if (!creating) {
       creating = (async () => {
         const r = await api('/api/chat/session/new', {
-          site_key: siteKey, page_url: location.href, referrer: document.referrer, visitor_id: visitorId(),
+          site_key: siteKey, page_url: location.href, referrer: firstTouch.referrer || document.referrer,
+          landing_url: firstTouch.url, visitor_id: visitorId(),
         });
         creating = null;
         if (r.status >= 200 && r.status < 300 && r.data.session_token) {

@@ -36,6 +36,7 @@ fn channel_noun(c: Channel) -> &'static str {
         Channel::Sms => "text message (SMS)",
         Channel::PhoneCall => "text message (SMS) after a phone call",
         Channel::Chat => "website chat",
+        Channel::Form => "web form (answered by email)",
     }
 }
 
@@ -248,7 +249,7 @@ pub fn build(req: &ReplyRequest<'_>, plan: &Plan, question: Option<&str>) -> Pro
         Channel::Chat => {
             "- Website chat: conversational, 1–4 short sentences, under 500 characters, no signature, no markdown.\n"
         }
-        Channel::Email => {
+        Channel::Email | Channel::Form => {
             "- Email: write only the body, 1–3 short paragraphs of plain text. Do NOT write a subject line, a greeting line (\"Hi …,\") or a signature: we add them.\n"
         }
     });

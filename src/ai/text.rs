@@ -14,7 +14,7 @@ pub fn max_chars(channel: Channel) -> usize {
     match channel {
         Channel::Sms | Channel::PhoneCall => SMS_MAX_CHARS,
         Channel::Chat => CHAT_MAX_CHARS,
-        Channel::Email => EMAIL_MAX_CHARS,
+        Channel::Email | Channel::Form => EMAIL_MAX_CHARS,
     }
 }
 

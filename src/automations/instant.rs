@@ -1,4 +1,5 @@
-//! The instant first answer: a new lead's first text gets an answer within a tick (a few
+//! The instant first answer: a new lead's first text, or the web form, ad form or
+//! marketplace lead that created it (when it gave a phone), gets a text within a tick (a few
 //! seconds), open or closed — the AI responder's words when open (rules by default),
 //! "we're closed until 7:00 am Monday, here is the booking link" when closed. Guards: the
 //! account turned it on; the lead did not opt out; nobody (person or bot) has written to
@@ -47,6 +48,7 @@ struct First {
     id: i64,
     account_id: AccountId,
     lead_id: i64,
+    kind: String,
     content: Option<String>,
     timestamp: DateTime<Utc>,
     phone: Option<String>,
@@ -56,10 +58,10 @@ struct First {
 /// Answers the new leads' first texts of the last minutes; how many were queued.
 pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
     let firsts: Vec<First> = sqlx::query_as(
-        "select c.id, c.account_id, c.lead_id, c.content, c.\"timestamp\", l.phone, l.name
+        "select c.id, c.account_id, c.lead_id, c.type as kind, c.content, c.\"timestamp\", l.phone, l.name
          from accounts a join communications c on c.account_id = a.id
          join leads l on l.id = c.lead_id
-         where a.instant_answers and c.type = 'sms' and c.direction = 'inbound'
+         where a.instant_answers and c.type in ('sms', 'form') and c.direction = 'inbound'
            and c.\"timestamp\" > $1 - make_interval(mins => $2) and l.sms_opted_out_at is null
            and not exists (select 1 from communications o where o.lead_id = c.lead_id and o.direction = 'outbound')
            and not exists (select 1 from communications e where e.lead_id = c.lead_id and e.direction = 'inbound'
@@ -103,7 +105,11 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
             let company_name = company.company_name.clone().unwrap_or(name);
             (
                 crate::ai::closed::answer(
-                    "texting",
+                    if f.kind == "form" {
+                        "reaching out"
+                    } else {
+                        "texting"
+                    },
                     &company_name,
                     first,
                     &hours,

@@ -66,7 +66,7 @@ pub async fn record(
                         Channel::Sms | Channel::PhoneCall => {
                             who.phone = Phone::parse(addr, state.config.default_region)
                         }
-                        Channel::Chat => {}
+                        Channel::Chat | Channel::Form => {}
                     }
                 }
             }

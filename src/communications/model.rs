@@ -80,6 +80,9 @@ pub struct NewCommunication {
     pub provider: Option<String>,
     pub provider_message_id: Option<String>,
     pub thread_key: Option<String>,
+    /// Where the lead came from, kept when this communication creates the lead (or the lead
+    /// has no source yet). Without one, a new lead's source is the channel.
+    pub attribution: Option<crate::leads::attribution::Attribution>,
 }
 
 impl NewCommunication {
@@ -103,6 +106,7 @@ impl NewCommunication {
             provider: None,
             provider_message_id: None,
             thread_key: None,
+            attribution: None,
         }
     }
 
@@ -122,6 +126,11 @@ impl NewCommunication {
         too_long(&self.thread_key, "thread_key", 1000)?;
         if !self.metadata.is_object() {
             return Err(ApiError::invalid("metadata must be a JSON object"));
+        }
+        if self.channel == Channel::Form && self.direction == Direction::Outbound {
+            return Err(ApiError::invalid(
+                "direction: a form communication is always inbound",
+            ));
         }
         if !self.attachments.is_array() {
             return Err(ApiError::invalid("attachments must be a JSON array"));

@@ -42,6 +42,26 @@ pub struct ChannelStats {
     pub speed_to_lead_minutes: Option<f64>,
 }
 
+/// The leads that first came from one source, created in the window.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SourceStats {
+    /// `chat`, `web_form`, `google_ads`, `facebook`, a marketplace, `import`, `manual`,
+    /// or the channel of the lead's first message; `unknown` for leads from before sources.
+    pub source: String,
+    pub leads: i64,
+    /// Leads that wrote to us (an inbound touch).
+    pub inbound_leads: i64,
+    /// Share of those whose first message we answered.
+    pub answered_rate: Option<f64>,
+    /// Mean minutes from the lead's first message to our first reply.
+    pub speed_to_lead_minutes: Option<f64>,
+    /// Share of the leads we wrote to that answered one of our messages.
+    pub response_rate: Option<f64>,
+    pub won: i64,
+    /// Share of the leads that were won.
+    pub won_rate: Option<f64>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
     pub from: Option<DateTime<Utc>>,
@@ -62,6 +82,8 @@ pub struct Stats {
     /// Leads per band (HOT, WARM, COLD), over all the account's leads.
     pub leads_by_band: BTreeMap<String, i64>,
     pub average_score: Option<f64>,
+    /// Leads created in the window, per first source: speed to lead, response and won rates.
+    pub by_source: Vec<SourceStats>,
 }
 
 type ChannelRow = (String, i64, i64, i64, Option<f64>, i64, i64);
@@ -388,12 +410,73 @@ pub async fn of_account(pool: &sqlx::PgPool, account: AccountId, p: &StatsParams
     )
     .bind(account)
     .fetch_all(pool);
-    let (totals, bands) = tokio::try_join!(totals(pool, account, &zone, p.from, p.to), async {
-        Ok(bands.await?)
-    })?;
+    let (totals, bands, by_source) = tokio::try_join!(
+        totals(pool, account, &zone, p.from, p.to),
+        async { Ok(bands.await?) },
+        by_source(pool, account, p.from, p.to)
+    )?;
     let per_channel = totals.channel_rows();
     let hours = totals.hours(&zone);
-    Ok(assemble(p.from, p.to, per_channel, hours, bands))
+    let mut stats = assemble(p.from, p.to, per_channel, hours, bands);
+    stats.by_source = by_source;
+    Ok(stats)
+}
+
+/// Source, leads, leads that wrote, whose first message we answered, mean seconds to that
+/// answer, leads we wrote to, that answered us, won.
+type SourceRow = (String, i64, i64, i64, Option<f64>, i64, i64, i64);
+
+/// Per first source, the leads created in [from, to): each lead's first message and our
+/// first reply to it (the response facts on its first inbound touch), whether it ever
+/// answered us, and whether it was won.
+async fn by_source(
+    pool: &sqlx::PgPool,
+    account: AccountId,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<SourceStats>> {
+    let rows: Vec<SourceRow> = sqlx::query_as(
+        "select coalesce(l.source, 'unknown'), count(*),
+                count(f.at), count(f.reply_at),
+                avg(extract(epoch from f.reply_at - f.at)) filter (where f.reply_at is not null)::float8,
+                count(*) filter (where o.wrote), count(*) filter (where o.answered),
+                count(*) filter (where l.status = 'won')
+         from leads l
+         left join lateral (
+             select c.\"timestamp\" as at, c.reply_at from communications c
+             where c.lead_id = l.id and c.direction = 'inbound'
+             order by c.\"timestamp\", c.id limit 1) f on true
+         left join lateral (
+             select exists (select 1 from communications c
+                            where c.lead_id = l.id and c.direction = 'outbound') as wrote,
+                    exists (select 1 from communications c
+                            where c.lead_id = l.id and c.direction = 'outbound' and c.answered) as answered) o on true
+         where l.account_id = $1 and ($2::timestamptz is null or l.created_at >= $2)
+           and ($3::timestamptz is null or l.created_at < $3)
+         group by 1 order by 2 desc, 1",
+    )
+    .bind(account)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(source, leads, inbound_leads, answered, speed_secs, wrote, replied, won)| {
+                SourceStats {
+                    source,
+                    leads,
+                    inbound_leads,
+                    answered_rate: ratio(answered, inbound_leads),
+                    speed_to_lead_minutes: speed_secs.map(|s| (s / 60.0 * 100.0).round() / 100.0),
+                    response_rate: ratio(replied, wrote),
+                    won,
+                    won_rate: ratio(won, leads),
+                }
+            },
+        )
+        .collect())
 }
 
 fn ratio(n: i64, d: i64) -> Option<f64> {
@@ -478,5 +561,6 @@ fn assemble(
         ai_generated_share: ratio(ai, outbound),
         leads_by_band,
         average_score: (leads > 0).then(|| (score_sum / leads as f64 * 10.0).round() / 10.0),
+        by_source: vec![],
     }
 }

@@ -388,18 +388,19 @@ const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\
      subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
      tags, provider, provider_message_id, thread_key";
 
-/// The rows to write as CTE `v`: `$1..$29` arrays bound by `bind_rows`, one element per job
+/// The rows to write as CTE `v`: `$1..$32` arrays bound by `bind_rows`, one element per job
 /// (the communication's columns, then the lead's insights and identity).
 const ROWS_CTE: &str = "v as (
             select * from unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int4[],
                 $13::jsonb[], $14::bool[], $15::text[], $16::float4[], $17::jsonb[], $18::text[],
                 $19::text[], $20::text[], $21::int4[], $22::text[], $23::jsonb[], $24::jsonb[],
-                $25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
+                $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[],
+                $31::text[], $32::jsonb[])
             as v(account_id, lead_id, type, direction, at, from_address, to_address, subject, content,
                  metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
                  tags, provider, provider_message_id, thread_key, score, band, breakdown, insights,
-                 new_status, name, property_address, email, phone)
+                 new_status, name, property_address, email, phone, source, campaign, attribution)
          )";
 
 /// The communication's values selected from `v`, with `lead` as its lead id.
@@ -429,6 +430,9 @@ static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
                 last_activity_at = greatest(l.last_activity_at, v.at),
                 name = coalesce(l.name, v.name),
                 property_address = coalesce(l.property_address, v.property_address),
+                campaign = case when l.source is null and v.source is not null then v.campaign else l.campaign end,
+                attribution = case when l.source is null and v.source is not null then v.attribution else l.attribution end,
+                source = coalesce(l.source, v.source),
                 email = coalesce(l.email, case when exists (select 1 from leads o where o.account_id = v.account_id and o.email = v.email) then null else v.email end),
                 phone = coalesce(l.phone, case when exists (select 1 from leads o where o.account_id = v.account_id and o.phone = v.phone) then null else v.phone end),
                 updated_at = now()
@@ -446,9 +450,10 @@ static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::n
     format!(
         "with {ROWS_CTE}, nl as (
             insert into leads (account_id, name, email, phone, property_address, last_activity_at,
-                               score, score_band, score_breakdown, insights, status)
+                               score, score_band, score_breakdown, insights, status, source,
+                               campaign, attribution)
             select account_id, name, email, phone, property_address, at, score, band, breakdown,
-                   insights, coalesce(new_status, 'new')
+                   insights, coalesce(new_status, 'new'), source, campaign, attribution
             from v
             on conflict do nothing returning id
          )
@@ -478,7 +483,7 @@ async fn write_new_lead(
     .await
 }
 
-/// Binds the `$1..$29` arrays of `ROWS_CTE`, one element per job of `batch`.
+/// Binds the `$1..$32` arrays of `ROWS_CTE`, one element per job of `batch`.
 fn bind_rows<'q>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments>,
     batch: &'q [Ready],
@@ -513,6 +518,9 @@ fn bind_rows<'q>(
     let mut address = Vec::with_capacity(n);
     let mut email = Vec::with_capacity(n);
     let mut phone = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    let mut campaign = Vec::with_capacity(n);
+    let mut attribution = Vec::with_capacity(n);
     for Ready {
         job,
         lead_id,
@@ -550,6 +558,15 @@ fn bind_rows<'q>(
         address.push(work.who.property_address.as_deref());
         email.push(work.who.email.as_deref());
         phone.push(work.who.phone.as_deref());
+        // A new lead's source is how it came: the intake's, else the channel's.
+        let first = new.attribution.as_ref();
+        source.push(match (first, lead_id) {
+            (Some(a), _) => Some(a.source.as_str()),
+            (None, None) => Some(new.channel.as_str()),
+            (None, Some(_)) => None,
+        });
+        campaign.push(first.and_then(|a| a.campaign.as_deref()));
+        attribution.push(first.map_or_else(|| serde_json::json!({}), |a| a.detail_json()));
     }
     q.bind(account)
         .bind(lead)
@@ -580,4 +597,7 @@ fn bind_rows<'q>(
         .bind(address)
         .bind(email)
         .bind(phone)
+        .bind(source)
+        .bind(campaign)
+        .bind(attribution)
 }

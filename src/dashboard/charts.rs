@@ -13,11 +13,12 @@ use crate::hours::Zone;
 use crate::tracker::model::Touch;
 
 /// Channels in drawing order, with their label and color.
-pub const CHANNELS: [(Channel, &str, &str); 4] = [
+pub const CHANNELS: [(Channel, &str, &str); 5] = [
     (Channel::Email, "Email", "#2563eb"),
     (Channel::Sms, "SMS", "#16a34a"),
     (Channel::PhoneCall, "Calls", "#f59e0b"),
     (Channel::Chat, "Chat", "#8b5cf6"),
+    (Channel::Form, "Forms", "#0891b2"),
 ];
 
 const POSITIVE: &str = "#16a34a";
@@ -46,7 +47,7 @@ pub fn escape(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekBucket {
     pub label: String,
-    pub counts: [u32; 4],
+    pub counts: [u32; 5],
 }
 
 /// One scored message on the sentiment chart.
@@ -89,7 +90,7 @@ pub fn weekly_buckets(
             label: (first_week + Duration::weeks(i as i64))
                 .format("%b %-d")
                 .to_string(),
-            counts: [0; 4],
+            counts: [0; 5],
         })
         .collect();
     for t in touches {
@@ -433,15 +434,15 @@ mod tests {
         let buckets = vec![
             WeekBucket {
                 label: "Nov 3".into(),
-                counts: [2, 0, 1, 0],
+                counts: [2, 0, 1, 0, 0],
             },
             WeekBucket {
                 label: "Nov 10".into(),
-                counts: [0, 0, 0, 0],
+                counts: [0, 0, 0, 0, 0],
             },
             WeekBucket {
                 label: "Nov 17".into(),
-                counts: [1, 3, 2, 4],
+                counts: [1, 3, 2, 4, 0],
             },
         ];
         let svg = touches_per_week(&buckets);
@@ -456,7 +457,7 @@ mod tests {
     fn labels_and_tooltips_are_escaped() {
         let svg = touches_per_week(&[WeekBucket {
             label: "<script>alert(1)</script>".into(),
-            counts: [1, 0, 0, 0],
+            counts: [1, 0, 0, 0, 0],
         }]);
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -478,7 +479,7 @@ mod tests {
             touches_per_week(&[]),
             touches_per_week(&[WeekBucket {
                 label: "Nov 3".into(),
-                counts: [0; 4],
+                counts: [0; 5],
             }]),
             sentiment_over_time(&[]),
             channel_bars(&[("Email".into(), 0, 0)], 420),
@@ -535,9 +536,9 @@ mod tests {
         );
         assert_eq!(b.len(), 4, "{b:?}");
         assert_eq!(b[0].label, "Oct 26");
-        assert_eq!(b[0].counts, [1, 0, 0, 0]);
-        assert_eq!(b[1].counts, [0, 2, 0, 0]);
-        assert_eq!(b[3].counts, [0; 4]);
+        assert_eq!(b[0].counts, [1, 0, 0, 0, 0]);
+        assert_eq!(b[1].counts, [0, 2, 0, 0, 0]);
+        assert_eq!(b[3].counts, [0; 5]);
         // Monday 05:00 UTC is Sunday 23:00 in Chicago (CST since 1 November): the week before.
         let chicago = Zone::parse("America/Chicago").unwrap();
         let b = weekly_buckets(
@@ -556,7 +557,7 @@ mod tests {
             12,
         );
         assert_eq!(b.len(), 12);
-        assert!(b.iter().all(|w| w.counts == [0; 4]));
+        assert!(b.iter().all(|w| w.counts == [0; 5]));
         assert!(weekly_buckets(&[], Zone::default(), mon, 12).is_empty());
     }
 

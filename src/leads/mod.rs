@@ -1,5 +1,6 @@
 //! Leads: identity (find-or-create by normalized email / E.164 phone) and the lead API.
 
+pub mod attribution;
 pub mod insights;
 pub mod store;
 
@@ -28,7 +29,7 @@ pub const STATUSES: [&str; 7] = [
     "lost",
 ];
 const LEAD_COLUMNS: &str = "id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, \
-     source, status, assigned_user_id, score, score_band, score_breakdown, insights, sms_opted_out_at, last_activity_at, created_at, updated_at";
+     source, campaign, attribution, status, assigned_user_id, score, score_band, score_breakdown, insights, sms_opted_out_at, last_activity_at, created_at, updated_at";
 
 /// A lead as the API returns it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -38,7 +39,14 @@ pub struct Lead {
     #[serde(flatten)]
     #[sqlx(flatten)]
     pub profile: LeadProfile,
+    /// How the lead first came: `chat`, `web_form`, `google_ads`, `facebook`, a
+    /// marketplace, `import`, or the channel of its first message (`email`, `sms`, …).
     pub source: Option<String>,
+    /// The campaign it came from (`utm_campaign`, the ad campaign), when known.
+    pub campaign: Option<String>,
+    /// UTM parameters, click ids, landing page, referrer, ad and form ids.
+    #[schema(value_type = Object)]
+    pub attribution: serde_json::Value,
     /// Pipeline stage: new, contacted, inspection_scheduled, inspected, quoted, won, lost.
     pub status: String,
     /// The person of the team the lead is assigned to (`null`: nobody).
@@ -145,6 +153,8 @@ pub struct LeadFilter {
     /// `me` (the signed-in user's leads), `unassigned`, or a user id.
     #[param(pattern = "^(me|unassigned|[0-9]+)$")]
     pub assigned: Option<String>,
+    /// The lead's first source (`web_form`, `google_ads`, `chat`, `sms`, …).
+    pub source: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -219,6 +229,7 @@ async fn list_leads(
            and ($5::timestamptz is null or (last_activity_at, id) < ($5, $6))
            and (not $8 or assigned_user_id is null)
            and ($9::bigint is null or assigned_user_id = $9)
+           and ($10::text is null or source = $10)
          order by last_activity_at desc, id desc
          limit $7"
     ))
@@ -231,6 +242,7 @@ async fn list_leads(
     .bind(limit + 1)
     .bind(unassigned)
     .bind(assignee)
+    .bind(clean(&f.source))
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(Page::from_rows(rows, limit, |l| Cursor {
@@ -429,7 +441,7 @@ async fn create_lead(
     // Without an assignee given, the account's assignment rule picks one (a trigger).
     let id: i64 = sqlx::query_scalar(
         "insert into leads (account_id, name, email, phone, property_address, roof_age_years, issues, timeline, budget, source, status, assigned_user_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, 'new'), $12) returning id",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, 'manual'), coalesce($11, 'new'), $12) returning id",
     )
     .bind(account)
     .bind(c.name.flatten())

@@ -49,10 +49,11 @@ pub async fn load_facts(
 type PackedTouch = (i64, DateTime<Utc>, i16, Option<f32>, Option<i32>);
 
 /// SQL packing a touch's enumerations into one small integer (decoded by `unpack`).
-const PACKED_CODE: &str = "((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 else 3 end)
-     + (case when direction = 'outbound' then 4 else 0 end)
-     + (case sentiment when 'positive' then 8 when 'neutral' then 16 when 'negative' then 24 else 0 end)
-     + (case when ai_generated then 32 else 0 end))::int2";
+/// Bits 0–2: the channel (its index in `Channel::ALL`); 3: outbound; 4–5: sentiment; 6: AI.
+const PACKED_CODE: &str = "((case type when 'email' then 0 when 'sms' then 1 when 'phone_call' then 2 when 'chat' then 3 else 4 end)
+     + (case when direction = 'outbound' then 8 else 0 end)
+     + (case sentiment when 'positive' then 16 when 'neutral' then 32 when 'negative' then 48 else 0 end)
+     + (case when ai_generated then 64 else 0 end))::int2";
 
 /// The lead's whole history in time order (profile and summary endpoints).
 pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<Touch>> {
@@ -81,20 +82,20 @@ fn unpack(
     Touch {
         id,
         timestamp,
-        channel: Channel::ALL[(code & 3) as usize],
-        direction: if code & 4 != 0 {
+        channel: Channel::ALL[((code & 7) as usize).min(Channel::ALL.len() - 1)],
+        direction: if code & 8 != 0 {
             Direction::Outbound
         } else {
             Direction::Inbound
         },
-        sentiment: match (code >> 3) & 3 {
+        sentiment: match (code >> 4) & 3 {
             1 => Some(SentimentLabel::Positive),
             2 => Some(SentimentLabel::Neutral),
             3 => Some(SentimentLabel::Negative),
             _ => None,
         },
         sentiment_score,
-        ai_generated: code & 32 != 0,
+        ai_generated: code & 64 != 0,
         duration_seconds,
     }
 }

@@ -86,11 +86,12 @@ pub struct Engagement {
 }
 
 /// Channel with the most inbound touches, ties to the most recent (`sorted` in time order).
+/// A submitted form is not a channel one answers on, so it is never the preference.
 pub fn preferred_inbound_channel(sorted: &[&Touch]) -> Option<Channel> {
     // (count, position of the latest inbound touch) per channel
-    let mut stats: [(u32, usize); 4] = [(0, 0); 4];
+    let mut stats: [(u32, usize); 5] = [(0, 0); 5];
     for (pos, t) in sorted.iter().enumerate() {
-        if t.direction == Direction::Inbound {
+        if t.direction == Direction::Inbound && t.channel != Channel::Form {
             let s = &mut stats[channel_index(t.channel)];
             s.0 += 1;
             s.1 = pos;
@@ -110,6 +111,7 @@ fn channel_index(channel: Channel) -> usize {
         Channel::Sms => 1,
         Channel::PhoneCall => 2,
         Channel::Chat => 3,
+        Channel::Form => 4,
     }
 }
 
@@ -130,7 +132,7 @@ pub fn engagement(touches: &[Touch], summary: &Summary, now: DateTime<Utc>) -> E
     let recent_from = now - Duration::days(HIGHLY_ENGAGED_WINDOW_DAYS);
     let mut inbound = 0u32;
     let mut recent_inbound = 0u32;
-    let mut inbound_channels = [false; 4];
+    let mut inbound_channels = [false; 5];
     for t in sorted.iter().filter(|t| t.direction == Direction::Inbound) {
         inbound += 1;
         if t.timestamp >= recent_from {

@@ -139,6 +139,7 @@ fn channel_preference_phrase(channel: Channel) -> &'static str {
         Channel::Sms => "prefers texting",
         Channel::PhoneCall => "prefers phone calls",
         Channel::Chat => "prefers chat",
+        Channel::Form => "filled in a form",
     }
 }
 
@@ -373,7 +374,7 @@ mod tests {
         let e = run(&LeadFacts::default(), &[], 50, 0, 0);
         assert_eq!(e.preferred_contact_hours, [0; 24]);
         assert_eq!(e.best_contact_hour, None);
-        assert_eq!(e.channel_preferences.len(), 4);
+        assert_eq!(e.channel_preferences.len(), 5);
         assert!(e.channel_preferences.values().all(|&v| v == 0.0));
         assert!(e.response_patterns.is_empty());
     }

@@ -122,6 +122,7 @@ fn lead_verb(channel: Channel) -> &'static str {
         Channel::Sms => "texted",
         Channel::PhoneCall => "called",
         Channel::Chat => "wrote in chat",
+        Channel::Form => "filled in a form",
     }
 }
 
@@ -131,6 +132,7 @@ fn noun(channel: Channel) -> &'static str {
         Channel::Sms => "text",
         Channel::PhoneCall => "call",
         Channel::Chat => "chat message",
+        Channel::Form => "form",
     }
 }
 
@@ -140,6 +142,7 @@ fn by_channel(channel: Option<Channel>) -> &'static str {
         Some(Channel::Sms) => " by text",
         Some(Channel::PhoneCall) => " by phone",
         Some(Channel::Chat) => " over chat",
+        Some(Channel::Form) => " by email",
         None => "",
     }
 }

@@ -297,7 +297,13 @@ mod tests {
         assert_eq!(s.total_touchpoints, 23);
         assert_eq!(
             counts(&s.by_type),
-            vec![("chat", 3), ("email", 8), ("phone_call", 7), ("sms", 5)]
+            vec![
+                ("chat", 3),
+                ("email", 8),
+                ("form", 0),
+                ("phone_call", 7),
+                ("sms", 5)
+            ]
         );
         assert_eq!(
             counts(&s.by_direction),
@@ -337,7 +343,13 @@ mod tests {
         assert_eq!(s.total_touchpoints, 0);
         assert_eq!(
             counts(&s.by_type),
-            vec![("chat", 0), ("email", 0), ("phone_call", 0), ("sms", 0)]
+            vec![
+                ("chat", 0),
+                ("email", 0),
+                ("form", 0),
+                ("phone_call", 0),
+                ("sms", 0)
+            ]
         );
         assert_eq!(
             counts(&s.by_direction),

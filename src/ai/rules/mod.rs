@@ -358,7 +358,7 @@ impl RulesResponder {
                 text::truncate_nicely(&text::one_line(&cleaned), text::SMS_MAX_CHARS)
             }
             Channel::Chat => text::truncate_nicely(&cleaned, text::CHAT_MAX_CHARS),
-            Channel::Email => {
+            Channel::Email | Channel::Form => {
                 let mut lines: Vec<&str> = cleaned.lines().collect();
                 while lines.first().is_some_and(|l| {
                     let l = l.trim().to_lowercase();

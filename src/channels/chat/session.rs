@@ -1,6 +1,7 @@
 //! The public API the widget talks to (site key or session token, never an account key):
 //! site settings, sessions, messages, contact details, typing, and the live stream.
 
+use crate::leads::attribution::Attribution;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -180,6 +181,9 @@ pub struct NewSession {
     pub page_url: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub referrer: Option<String>,
+    /// The page the visit began on (its UTM parameters and click ids credit the lead).
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
+    pub landing_url: Option<String>,
     /// The widget's random id for this browser.
     #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub visitor_id: Option<String>,
@@ -213,6 +217,11 @@ async fn new_session(
     let page_url = bounded("page_url", body.page_url, 2000)?;
     let referrer = bounded("referrer", body.referrer, 2000)?;
     let visitor_id = bounded("visitor_id", body.visitor_id, 100)?;
+    let landing_url = bounded("landing_url", body.landing_url, 2000)?;
+    let first = Attribution::new("chat").with_page(
+        landing_url.as_deref().or(page_url.as_deref()),
+        referrer.as_deref(),
+    );
     let site = site_by_key(&state, &body.site_key).await?;
     let cors = check_origin(&state, &headers, &site.allowed_origins, true)?;
     let session_id = format!("cs_{}", random_token(15));
@@ -229,7 +238,8 @@ async fn new_session(
     let created: Option<(i64,)> = sqlx::query_as(
         "with recent as (
            select count(*) as n from chat_sessions where visitor_ip = $6 and started_at > now() - interval '1 hour'),
-         lead as (insert into leads (account_id, source) select $1, 'chat' from recent where n < $9 returning id)
+         lead as (insert into leads (account_id, source, campaign, attribution)
+                  select $1, 'chat', $10, $11 from recent where n < $9 returning id)
          insert into chat_sessions (account_id, site_id, session_id, token_hash, lead_id, visitor_id, visitor_ip, page_url, referrer)
          select $1, $2, $3, $4, lead.id, $5, $6, $7, $8 from lead returning id",
     )
@@ -242,6 +252,8 @@ async fn new_session(
     .bind(&page_url)
     .bind(&referrer)
     .bind(i64::from(state.config.chat.sessions_per_ip_hour))
+    .bind(&first.campaign)
+    .bind(first.detail_json())
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

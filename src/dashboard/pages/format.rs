@@ -86,12 +86,32 @@ pub fn pct(r: Option<f64>) -> String {
     }
 }
 
+/// A lead source's name for people: `google_ads` → "Google Ads".
+pub fn source_label(s: &str) -> String {
+    match s {
+        "sms" => "Text message".into(),
+        "phone_call" => "Phone call".into(),
+        "web_form" => "Website form".into(),
+        "google_ads" => "Google Ads".into(),
+        "facebook" => "Facebook / Instagram".into(),
+        "unknown" => "Unknown".into(),
+        other => {
+            let words = other.replace(['_', '-'], " ");
+            let mut c = words.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
 pub fn channel_label(c: &str) -> &'static str {
     match c {
         "email" => "Email",
         "sms" => "SMS",
         "phone_call" => "Phone",
         "chat" => "Chat",
+        "form" => "Form",
         _ => "—",
     }
 }

@@ -137,6 +137,22 @@ pub async fn home(State(state): State<AppState>, Dash(s): Dash) -> Result<Respon
     .fetch_one(&state.pool)
     .await?;
     let band = |b: &str| stats.leads_by_band.get(b).copied().unwrap_or(0);
+    let sources: Vec<_> = stats
+        .by_source
+        .iter()
+        .map(|r| {
+            context! {
+                href => format!("/leads?source={}", crate::auth::session::encode_query_value(&r.source)),
+                label => super::format::source_label(&r.source),
+                leads => r.leads,
+                speed => minutes_human(r.speed_to_lead_minutes),
+                answered => pct(r.answered_rate),
+                response_rate => pct(r.response_rate),
+                won => r.won,
+                won_rate => pct(r.won_rate),
+            }
+        })
+        .collect();
     Ok(render(
         StatusCode::OK,
         "home.html",
@@ -156,6 +172,7 @@ pub async fn home(State(state): State<AppState>, Dash(s): Dash) -> Result<Respon
             leads_new,
             open_chats,
             channels,
+            sources,
             bars,
             due,
             ..layout(&s, "home", "Home")

@@ -153,7 +153,7 @@ pub async fn lead(
         })
         .collect();
     // Touchpoints by channel and direction.
-    let mut matrix = [[0u32; 2]; 4];
+    let mut matrix = [[0u32; 2]; charts::CHANNELS.len()];
     for t in &touches {
         let c = charts::CHANNELS
             .iter()

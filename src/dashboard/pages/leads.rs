@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::Serialize;
 
-use super::format::{action_label, channel_label, display_name, display_phone, humanize, Clock};
+use super::format::{
+    action_label, channel_label, display_name, display_phone, humanize, source_label, Clock,
+};
 use super::{layout, param, query_map, LeadLine, PageError, PAGE_SIZE};
 use crate::auth::session::{self, Dash};
 use crate::dashboard::{charts, render};
@@ -29,6 +31,7 @@ struct LeadRow {
     last_type: Option<String>,
     last_at: Option<DateTime<Utc>>,
     assigned_name: Option<String>,
+    source: Option<String>,
     total: i64,
 }
 
@@ -50,6 +53,7 @@ struct LeadView {
     last_touch_title: Option<String>,
     last_channel: &'static str,
     assigned: Option<String>,
+    source: Option<String>,
 }
 
 /// Whose leads the list shows (the `assigned` parameter, as `GET /api/leads` takes it).
@@ -123,6 +127,7 @@ pub async fn leads(
         .filter(|c| Channel::ALL.iter().any(|x| x.as_str() == *c))
         .map(str::to_string);
     let search = param(&q, "q").map(|s| s.chars().take(200).collect::<String>());
+    let source = param(&q, "source").map(|s| s.chars().take(100).collect::<String>());
     let assigned = Assigned::parse(param(&q, "assigned"), s.user.as_ref().map(|u| u.id));
     let (unassigned_only, assigned_to) = assigned.binds();
     let sort = match param(&q, "sort") {
@@ -169,7 +174,7 @@ pub async fn leads(
                 l.insights->'engagement'->>'preferred_channel' as preferred_channel,
                 l.insights->'next_action'->>'action' as action,
                 l.insights->'next_action'->>'priority' as priority,
-                l.insights->'next_action'->>'reason' as reason,
+                l.insights->'next_action'->>'reason' as reason, l.source,
                 t.type as last_type, t.\"timestamp\" as last_at,
                 coalesce(nullif(u.name, ''), u.email) as assigned_name,
                 count(*) over () as total
@@ -184,6 +189,7 @@ pub async fn leads(
                 or ($5::text is not null and l.phone like $5))
            and (not $8 or l.assigned_user_id is null)
            and ($9::bigint is null or l.assigned_user_id = $9)
+           and ($10::text is null or l.source = $10)
          order by {order}
          limit $6 offset $7"
     ))
@@ -196,6 +202,13 @@ pub async fn leads(
     .bind((page - 1) * PAGE_SIZE)
     .bind(unassigned_only)
     .bind(assigned_to)
+    .bind(&source)
+    .fetch_all(&state.pool)
+    .await?;
+    let sources: Vec<String> = sqlx::query_scalar(
+        "select distinct source from leads where account_id = $1 and source is not null order by 1 limit 100",
+    )
+    .bind(s.account_id)
     .fetch_all(&state.pool)
     .await?;
     let total = rows.first().map_or(0, |r| r.total);
@@ -219,10 +232,12 @@ pub async fn leads(
             last_touch_title: r.last_at.map(|t| clock.when(t)),
             last_channel: channel_label(r.last_type.as_deref().unwrap_or("")),
             assigned: r.assigned_name,
+            source: r.source.as_deref().map(source_label),
         })
         .collect();
     let band_s = band.clone().unwrap_or_default();
     let channel_s = channel.clone().unwrap_or_default();
+    let source_s = source.clone().unwrap_or_default();
     let search_s = search.clone().unwrap_or_default();
     let assigned_s = assigned.param();
     let page_s = |p: i64| p.to_string();
@@ -238,6 +253,7 @@ pub async fn leads(
                 ("assigned", assigned),
                 ("band", &band_s),
                 ("channel", &channel_s),
+                ("source", &source_s),
                 ("q", &search_s),
                 (
                     "sort",
@@ -275,8 +291,11 @@ pub async fn leads(
         url(key, next_dir, 1)
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let filtered =
-        band.is_some() || channel.is_some() || search.is_some() || assigned != Assigned::All;
+    let filtered = band.is_some()
+        || channel.is_some()
+        || source.is_some()
+        || search.is_some()
+        || assigned != Assigned::All;
     Ok(render(
         StatusCode::OK,
         "leads.html",
@@ -298,6 +317,8 @@ pub async fn leads(
             },
             band => band_s,
             channel => channel_s,
+            source => source_s,
+            sources => sources.iter().map(|k| context! { key => k, label => source_label(k) }).collect::<Vec<_>>(),
             q => search_s,
             assigned => assigned_s,
             tabs,
