@@ -87,7 +87,7 @@ create function webhooks_out_lead_json(l leads) returns jsonb language sql immut
         'id', l.id, 'name', l.name, 'email', l.email, 'phone', l.phone,
         'property_address', l.property_address, 'roof_age_years', l.roof_age_years,
         'issues', to_jsonb(l.issues), 'timeline', l.timeline, 'budget', l.budget,
-        'source', l.source, 'status', l.status, 'score', l.score, 'score_band', l.score_band,
+        'source', l.source, 'campaign', l.campaign, 'attribution', l.attribution, 'status', l.status, 'score', l.score, 'score_band', l.score_band,
         'assigned_user_id', l.assigned_user_id, 'created_at', l.created_at, 'updated_at', l.updated_at)
 $$;
 

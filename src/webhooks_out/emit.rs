@@ -42,7 +42,12 @@ pub struct WebhookLead {
     pub issues: Vec<String>,
     pub timeline: Option<String>,
     pub budget: Option<String>,
+    /// The first source (chat, form, google_ads…) and campaign.
     pub source: Option<String>,
+    pub campaign: Option<String>,
+    /// How the lead first came: utm_*, referrer, landing page, click and ad ids.
+    #[schema(value_type = Object)]
+    pub attribution: serde_json::Map<String, serde_json::Value>,
     /// new, contacted, inspection_scheduled, inspected, quoted, won, lost.
     pub status: String,
     pub score: i32,
