@@ -24,7 +24,7 @@ impl Default for WebhooksConfig {
         Self {
             allow_private_hosts: false,
             concurrency: 64,
-            per_subscription: 16,
+            per_subscription: 32,
             timeout: Duration::from_secs(10),
             worker: true,
             retry_base: Duration::from_secs(5),
@@ -58,7 +58,7 @@ impl WebhooksConfig {
             c.worker = flag(v);
         }
         c.concurrency = num("LEADLINE_WEBHOOKS_CONCURRENCY", 64, 1024)? as usize;
-        c.per_subscription = num("LEADLINE_WEBHOOKS_PER_SUBSCRIPTION", 16, 1024)? as i64;
+        c.per_subscription = num("LEADLINE_WEBHOOKS_PER_SUBSCRIPTION", 32, 1024)? as i64;
         c.timeout = Duration::from_secs(num("LEADLINE_WEBHOOKS_TIMEOUT_SECS", 10, 120)?);
         c.retry_base =
             Duration::from_millis(num("LEADLINE_WEBHOOKS_RETRY_BASE_MS", 5000, 3_600_000)?);

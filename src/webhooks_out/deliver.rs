@@ -396,16 +396,33 @@ pub async fn settle(
         log_attempt.push(d.attempts);
         log_account.push(d.account_id.0);
     }
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "update webhook_deliveries d set
-             status = case when r.ok then 'delivered' when r.give_up then 'failed' else 'pending' end,
-             delivered_at = case when r.ok then $7 else d.delivered_at end,
-             next_attempt_at = case when r.ok or r.give_up then $7 else r.next_at end,
-             last_status = r.status, last_error = r.error, updated_at = $7
-         from unnest($1::int8[], $2::bool[], $3::bool[], $4::int4[], $5::text[], $6::timestamptz[])
-             as r(id, ok, give_up, status, error, next_at)
-         where d.id = r.id and d.status = 'sending'",
+    ok_subs.sort_unstable();
+    ok_subs.dedup();
+    failed_subs.sort_unstable();
+    failed_subs.dedup();
+    // The deliveries, their log and the successes' health in one statement: the whole
+    // settlement of a healthy batch is one round trip.
+    let main = sqlx::query(
+        "with r as (
+            select * from unnest($1::int8[], $2::bool[], $3::bool[], $4::int4[], $5::text[],
+                $6::timestamptz[], $8::int8[], $9::int4[], $10::timestamptz[], $11::jsonb[],
+                $12::int4[], $13::text[])
+                as r(id, ok, give_up, status, error, next_at, account_id, attempt, at, headers, ms, body)),
+         u as (
+            update webhook_deliveries d set
+                status = case when r.ok then 'delivered' when r.give_up then 'failed' else 'pending' end,
+                delivered_at = case when r.ok then $7 else d.delivered_at end,
+                next_attempt_at = case when r.ok or r.give_up then $7 else r.next_at end,
+                last_status = r.status, last_error = r.error, updated_at = $7
+            from r where d.id = r.id and d.status = 'sending' returning d.id),
+         a as (
+            insert into webhook_attempts (delivery_id, account_id, attempt, at, request_headers,
+                response_status, response_ms, response_body, error)
+            select id, account_id, attempt, at, headers, status, ms, body, error from r returning 1),
+         s as (
+            update webhook_subscriptions set failing_since = null
+            where id = any($14) and failing_since is not null returning 1)
+         select (select count(*) from u), (select count(*) from a), (select count(*) from s)",
     )
     .bind(&ids)
     .bind(&oks)
@@ -414,38 +431,19 @@ pub async fn settle(
     .bind(&errors)
     .bind(&next_at)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "insert into webhook_attempts (delivery_id, account_id, attempt, at, request_headers,
-             response_status, response_ms, response_body, error)
-         select * from unnest($1::int8[], $2::int8[], $3::int4[], $4::timestamptz[], $5::jsonb[],
-             $6::int4[], $7::int4[], $8::text[], $9::text[])",
-    )
-    .bind(&ids)
     .bind(&log_account)
     .bind(&log_attempt)
     .bind(&log_at)
     .bind(&log_headers)
-    .bind(&statuses)
     .bind(&log_ms)
     .bind(&log_body)
-    .bind(&errors)
-    .execute(&mut *tx)
-    .await?;
-    ok_subs.sort_unstable();
-    ok_subs.dedup();
-    failed_subs.sort_unstable();
-    failed_subs.dedup();
-    if !ok_subs.is_empty() {
-        sqlx::query(
-            "update webhook_subscriptions set failing_since = null
-             where id = any($1) and failing_since is not null",
-        )
-        .bind(&ok_subs)
-        .execute(&mut *tx)
-        .await?;
+    .bind(&ok_subs);
+    if failed_subs.is_empty() {
+        main.execute(pool).await?;
+        return Ok(report);
     }
+    let mut tx = pool.begin().await?;
+    main.execute(&mut *tx).await?;
     // A subscription counts as failing only when nothing of it went through in the batch.
     failed_subs.retain(|s| ok_subs.binary_search(s).is_err());
     let mut disabled: Vec<(i64, AccountId, String, String)> = Vec::new();
