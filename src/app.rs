@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::message_templates::store::router())
         .merge(crate::automations::api::router())
         .merge(crate::alerts::api::router())
+        .merge(crate::imports::api::router())
+        .merge(crate::exports::router())
         .merge(crate::communications::router())
         .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())

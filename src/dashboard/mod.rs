@@ -51,12 +51,14 @@ pub fn router() -> Router<AppState> {
         .route("/settings/hours", get(pages::hours))
         .route("/templates", get(pages::templates))
         .route("/sequences", get(pages::sequences))
+        .route("/imports", get(pages::imports))
         .route(crate::auth::session::ENROL_PAGE, get(pages::security))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/automations.js", get(automations_js))
         .route("/settings/webhooks", get(pages::webhooks))
         .route("/static/webhooks.js", get(webhooks_js))
+        .route("/static/imports.js", get(imports_js))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -66,9 +68,11 @@ const JS: &str = include_str!("../../templates/dashboard/app.js");
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
 /// The Webhooks page's script.
 const WEBHOOKS_JS: &str = include_str!("../../templates/dashboard/webhooks.js");
+/// The Import / export page's script.
+const IMPORTS_JS: &str = include_str!("../../templates/dashboard/imports.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 19] = [
     (
         "alerts.html",
         include_str!("../../templates/dashboard/alerts.html"),
@@ -141,6 +145,10 @@ const TEMPLATES: [(&str, &str); 18] = [
         "webhooks.html",
         include_str!("../../templates/dashboard/webhooks.html"),
     ),
+    (
+        "imports.html",
+        include_str!("../../templates/dashboard/imports.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -161,6 +169,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(JS.as_bytes())
         .chain_update(AUTOMATIONS_JS.as_bytes())
         .chain_update(WEBHOOKS_JS.as_bytes())
+        .chain_update(IMPORTS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
 });
@@ -194,6 +203,10 @@ async fn automations_js() -> Response {
 
 async fn webhooks_js() -> Response {
     asset(WEBHOOKS_JS, "text/javascript; charset=utf-8")
+}
+
+async fn imports_js() -> Response {
+    asset(IMPORTS_JS, "text/javascript; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
