@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::outbox::router())
         .merge(crate::channels::router())
         .merge(crate::intake::router())
+        .merge(crate::webhooks_out::api::router())
         .split_for_parts();
     let mut openapi = openapi;
     utoipa::Modify::modify(&crate::docs::ErrorResponses, &mut openapi);

@@ -40,6 +40,8 @@ pub struct Config {
     pub chat: crate::channels::chat::config::ChatConfig,
     /// Lead sources: Facebook app settings, web-form limits (see `intake::config`).
     pub intake: crate::intake::config::IntakeConfig,
+    /// Outgoing webhooks: worker, concurrency, timeout, private hosts.
+    pub webhooks_out: crate::webhooks_out::WebhooksConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -164,8 +166,16 @@ impl Config {
                 reason,
             }
         })?;
+        let webhooks_out =
+            crate::webhooks_out::WebhooksConfig::from_lookup(&get).map_err(|reason| {
+                ConfigError {
+                    name: "webhook settings",
+                    reason,
+                }
+            })?;
         Ok(Self {
             intake,
+            webhooks_out,
             chat,
             email,
             telnyx_api_base,

@@ -42,3 +42,4 @@ pub mod telemetry;
 pub mod telnyx;
 pub mod throttle;
 pub mod tracker;
+pub mod webhooks_out;

@@ -24,6 +24,9 @@ pub enum Kind {
     HotLead,
     Unanswered,
     Escalation,
+    /// An outgoing webhook subscription was turned off (failing for 3 days, or 410 Gone);
+    /// made by `webhooks_out::deliver`, to the owners.
+    WebhookDisabled,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::HotLead => "hot_lead",
             Kind::Unanswered => "unanswered",
             Kind::Escalation => "escalation",
+            Kind::WebhookDisabled => "webhook_disabled",
         };
         format!("{k}:{subject}")
     }

@@ -58,6 +58,8 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.js", get(js))
         .route("/static/automations.js", get(automations_js))
         .route("/static/sources.js", get(sources_js))
+        .route("/settings/webhooks", get(pages::webhooks))
+        .route("/static/webhooks.js", get(webhooks_js))
         .route("/static/imports.js", get(imports_js))
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -68,11 +70,13 @@ const JS: &str = include_str!("../../templates/dashboard/app.js");
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
 /// The Lead sources page.
 const SOURCES_JS: &str = include_str!("../../templates/dashboard/sources.js");
+/// The Webhooks page's script.
+const WEBHOOKS_JS: &str = include_str!("../../templates/dashboard/webhooks.js");
 /// The Import / export page's script.
 const IMPORTS_JS: &str = include_str!("../../templates/dashboard/imports.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 19] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "alerts.html",
         include_str!("../../templates/dashboard/alerts.html"),
@@ -146,6 +150,10 @@ const TEMPLATES: [(&str, &str); 19] = [
         include_str!("../../templates/dashboard/sources.html"),
     ),
     (
+        "webhooks.html",
+        include_str!("../../templates/dashboard/webhooks.html"),
+    ),
+    (
         "imports.html",
         include_str!("../../templates/dashboard/imports.html"),
     ),
@@ -169,6 +177,7 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(JS.as_bytes())
         .chain_update(AUTOMATIONS_JS.as_bytes())
         .chain_update(SOURCES_JS.as_bytes())
+        .chain_update(WEBHOOKS_JS.as_bytes())
         .chain_update(IMPORTS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
@@ -203,6 +212,10 @@ async fn automations_js() -> Response {
 
 async fn sources_js() -> Response {
     asset(SOURCES_JS, "text/javascript; charset=utf-8")
+}
+
+async fn webhooks_js() -> Response {
+    asset(WEBHOOKS_JS, "text/javascript; charset=utf-8")
 }
 
 async fn imports_js() -> Response {

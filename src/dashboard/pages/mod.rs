@@ -25,6 +25,7 @@ mod sequences;
 mod sources;
 mod team;
 mod templates;
+mod webhooks;
 
 pub use alerts::alerts;
 pub use audit::audit;
@@ -45,6 +46,7 @@ pub use sequences::sequences;
 pub use sources::sources;
 pub use team::team;
 pub use templates::templates;
+pub use webhooks::webhooks;
 
 use std::collections::HashMap;
 
