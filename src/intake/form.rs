@@ -8,8 +8,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{
-    ACCEPT, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE, LOCATION, RETRY_AFTER, VARY,
+    ACCEPT, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, LOCATION, RETRY_AFTER, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,7 +17,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::channels::chat::cors::request_origin;
+use crate::channels::chat::cors::{preflight_answer, request_origin};
 use crate::error::{ApiError, Result};
 use crate::extract::{ClientIp, Path};
 use crate::state::AppState;
@@ -408,22 +407,7 @@ async fn preflight(
         return ApiError::Forbidden(format!("this form does not accept posts from {origin}"))
             .into_response();
     }
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    let h = res.headers_mut();
-    if let Ok(o) = HeaderValue::from_str(&origin) {
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
-    }
-    h.insert(
-        ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST"),
-    );
-    h.insert(
-        ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, accept"),
-    );
-    h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    h.append(VARY, HeaderValue::from_static("origin"));
-    res
+    preflight_answer(&origin, "POST", "content-type, accept")
 }
 
 #[cfg(test)]

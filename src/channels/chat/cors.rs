@@ -135,18 +135,24 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
         return ApiError::Forbidden(format!("no site allows the widget on {origin}"))
             .into_response();
     }
+    preflight_answer(&origin, "GET, POST", "content-type, last-event-id")
+}
+
+/// The 204 that lets `origin` make the cross-origin requests a preflight asked about
+/// (the widget's, and the web forms' of `intake::form`), cached 10 minutes.
+pub fn preflight_answer(origin: &str, methods: &'static str, headers: &'static str) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     let h = res.headers_mut();
-    if let Ok(o) = HeaderValue::from_str(&origin) {
+    if let Ok(o) = HeaderValue::from_str(origin) {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, o);
     }
     h.insert(
         ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST"),
+        HeaderValue::from_static(methods),
     );
     h.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, last-event-id"),
+        HeaderValue::from_static(headers),
     );
     h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     h.append(VARY, HeaderValue::from_static("origin"));
