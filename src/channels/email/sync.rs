@@ -565,6 +565,7 @@ async fn record_all(
     let (mut pending, mut pending_bytes) = (0usize, 0usize);
     let mut input_open = true;
     let mut failed: Option<String> = None;
+    let mut stopped: Option<ApiError> = None;
     let start = |p: Prepared| {
         let (uid, key, size) = (p.uid, p.key.clone(), p.raw.len());
         async move { (uid, key, size, record_one(state, i, p).await) }
@@ -604,10 +605,17 @@ async fn record_all(
                 }
             },
             Some((uid, key, size, outcome)) = in_flight.next() => {
-                match outcome? {
-                    Ingested::Stored => report.stored += 1,
-                    Ingested::Duplicate => report.duplicates += 1,
-                    Ingested::Quarantined => report.quarantined += 1,
+                match outcome {
+                    Ok(Ingested::Stored) => report.stored += 1,
+                    Ok(Ingested::Duplicate) => report.duplicates += 1,
+                    Ok(Ingested::Quarantined) => report.quarantined += 1,
+                    // Transient: this message stays unrecorded; what is in flight finishes
+                    // and the watermark is saved below it, then the sync stops.
+                    Err(e) => {
+                        stopped.get_or_insert(e);
+                        input_open = false;
+                        continue;
+                    }
                 }
                 mark.finished(uid);
                 pending -= 1;
@@ -616,8 +624,8 @@ async fn record_all(
                 save = since_save >= SAVE_EVERY;
                 // The next message of this lead, if one waits.
                 match lanes.get_mut(&key).and_then(VecDeque::pop_front) {
-                    Some(next) => in_flight.push(start(next)),
-                    None => {
+                    Some(next) if stopped.is_none() => in_flight.push(start(next)),
+                    _ => {
                         lanes.remove(&key);
                     }
                 }
@@ -632,6 +640,9 @@ async fn record_all(
     }
     if mark.safe() > saved {
         save_watermark(state, i.id, folder, mark.safe()).await?;
+    }
+    if let Some(e) = stopped {
+        return Err(SyncError::Store(e));
     }
     match failed {
         Some(e) => Err(SyncError::Mailbox(e)),
