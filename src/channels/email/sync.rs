@@ -1,8 +1,9 @@
 //! IMAP sync: per integration and folder, UIDVALIDITY and the highest UID stored; new
-//! messages fetched in batches, each recorded (idempotent on Message-ID, or a digest of
-//! its content without one) or, when it cannot be stored, quarantined, then the watermark
-//! advanced. A crash between the
-//! two only re-fetches messages that `record()` dedupes: nothing lost, nothing doubled.
+//! messages streamed from the server, parsed on a thread of their own and recorded many at
+//! once (idempotent on Message-ID, or a digest of its content without one) or, when one
+//! cannot be stored, quarantined; the watermark is saved only below every message not yet
+//! committed. A crash only re-fetches messages that `record()` dedupes: nothing lost,
+//! nothing doubled.
 //! Integrations are claimed with a lease taken under `FOR UPDATE SKIP LOCKED`, so several
 //! servers never sync one mailbox at once; failures back off and show in `status`.
 
