@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::message_templates::store::router())
         .merge(crate::automations::api::router())
         .merge(crate::alerts::api::router())
+        .merge(crate::imports::api::router())
+        .merge(crate::exports::router())
         .merge(crate::communications::router())
         .merge(crate::leads::insights::router())
         .merge(crate::channels::sms::router())
@@ -47,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::quarantine::router())
         .merge(crate::channels::outbox::router())
         .merge(crate::channels::router())
+        .merge(crate::intake::router())
+        .merge(crate::webhooks_out::api::router())
         .split_for_parts();
     let mut openapi = openapi;
     utoipa::Modify::modify(&crate::docs::ErrorResponses, &mut openapi);

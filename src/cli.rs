@@ -36,6 +36,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Bring leads in from a file.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Create a demo account with realistic leads and conversations on every channel over
     /// the last days; prints {"account_id":…, "api_key":"…", "leads":…, "communications":…}.
     Demo {
@@ -52,6 +57,14 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import leads from a CSV file into an account: new emails/phones become leads
+    /// (source `import` unless the file has one), known ones only get their empty fields
+    /// filled. Prints the report as JSON; skipped rows and why on stderr.
+    Leads(crate::imports::command::LeadsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +211,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::json!({"user_id": user.id, "email": user.email, "role": user.role, "setup_link": link})
                 );
                 Ok(())
+            })
+            .await
+        }
+        Command::Import {
+            command: ImportCommand::Leads(args),
+        } => {
+            let region = config.default_region;
+            with_database(&config, |pool| async move {
+                crate::imports::command::run(pool, region, args).await
             })
             .await
         }

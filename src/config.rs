@@ -38,6 +38,10 @@ pub struct Config {
     pub email: crate::channels::email::config::EmailConfig,
     /// Website chat limits and proxy trust (see `channels::chat::ChatConfig`).
     pub chat: crate::channels::chat::config::ChatConfig,
+    /// Lead sources: Facebook app settings, web-form limits (see `intake::config`).
+    pub intake: crate::intake::config::IntakeConfig,
+    /// Outgoing webhooks: worker, concurrency, timeout, private hosts.
+    pub webhooks_out: crate::webhooks_out::WebhooksConfig,
 }
 
 /// A setting that could not be used, named so the operator knows what to fix.
@@ -156,7 +160,22 @@ impl Config {
                     reason,
                 }
             })?;
+        let intake = crate::intake::config::IntakeConfig::from_lookup(&get).map_err(|reason| {
+            ConfigError {
+                name: "lead source settings",
+                reason,
+            }
+        })?;
+        let webhooks_out =
+            crate::webhooks_out::WebhooksConfig::from_lookup(&get).map_err(|reason| {
+                ConfigError {
+                    name: "webhook settings",
+                    reason,
+                }
+            })?;
         Ok(Self {
+            intake,
+            webhooks_out,
             chat,
             email,
             telnyx_api_base,

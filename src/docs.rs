@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "email", description = "Email: connect a mailbox (IMAP + SMTP), sync, send, inbound webhooks, auto-replies"),
         (name = "calls", description = "Phone calls: the call log and Telnyx call events"),
         (name = "tracker", description = "What Leadline derives from the communications: sentiment, scores, timelines, summaries, next actions"),
+        (name = "lead sources", description = "Leads from outside: web forms, Google and Facebook lead forms, lead marketplaces and generic JSON senders, each recorded as a form communication"),
     )
 )]
 pub struct ApiDoc;

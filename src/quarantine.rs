@@ -22,11 +22,19 @@ pub enum Source {
     Mailgun,
     Sendgrid,
     Telnyx,
+    /// A lead source's webhook (Google Ads, Facebook, generic, marketplaces).
+    LeadSource,
 }
 
 impl Source {
     /// Every source, for listing.
-    pub const ALL: [Source; 4] = [Self::Imap, Self::Mailgun, Self::Sendgrid, Self::Telnyx];
+    pub const ALL: [Source; 5] = [
+        Self::Imap,
+        Self::Mailgun,
+        Self::Sendgrid,
+        Self::Telnyx,
+        Self::LeadSource,
+    ];
     /// The email sources.
     pub const EMAIL: [Source; 3] = [Self::Imap, Self::Mailgun, Self::Sendgrid];
 
@@ -36,6 +44,7 @@ impl Source {
             Self::Mailgun => "mailgun",
             Self::Sendgrid => "sendgrid",
             Self::Telnyx => "telnyx",
+            Self::LeadSource => "lead_source",
         }
     }
 
@@ -45,13 +54,14 @@ impl Source {
             "mailgun" => Self::Mailgun,
             "sendgrid" => Self::Sendgrid,
             "telnyx" => Self::Telnyx,
+            "lead_source" => Self::LeadSource,
             _ => return None,
         })
     }
 
     /// Email sources (shown with the mailbox) as opposed to SMS.
     pub fn is_email(self) -> bool {
-        !matches!(self, Self::Telnyx)
+        matches!(self, Self::Imap | Self::Mailgun | Self::Sendgrid)
     }
 }
 
@@ -104,7 +114,7 @@ pub async fn put(pool: &PgPool, item: Item<'_>) -> Result<i64> {
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Quarantined {
     pub id: i64,
-    /// imap, mailgun, sendgrid or telnyx.
+    /// imap, mailgun, sendgrid, telnyx or lead_source.
     pub source: String,
     pub reason: String,
     /// Size of the raw message in bytes.

@@ -91,6 +91,8 @@ fn spawn_automations(state: AppState) {
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     crate::channels::email::sync::spawn_cron(state.clone());
     spawn_automations(state.clone());
+    crate::intake::facebook::spawn(state.clone());
+    crate::webhooks_out::deliver::spawn(state.clone());
     tokio::spawn(async move {
         let slots = Arc::new(Semaphore::new(state.config.outbox_concurrency));
         let finished = Arc::new(Notify::new());

@@ -323,7 +323,7 @@ async fn the_leads_list_filters_by_band_and_shows_names_as_text() {
             .select_by_value("HOT")
             .await
             .unwrap();
-        wait_path(b, "/leads?q=&band=HOT&channel=").await;
+        wait_path(b, "/leads?q=&band=HOT&channel=&source=").await;
         let bands = b.js("return Array.from(document.querySelectorAll('tr[data-band]'), r => r.dataset.band);").await;
         let bands: Vec<String> = serde_json::from_value(bands).unwrap();
         assert!(!bands.is_empty() && bands.iter().all(|b| b == "HOT"), "{bands:?}");

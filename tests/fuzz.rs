@@ -1,4 +1,5 @@
-//! Bounded fuzzing of the parsers that read what providers send: MIME → the stored parts
+//! Bounded fuzzing of the parsers that read what providers send (and the lead sources'
+//! readers and mappers): MIME → the stored parts
 //! of a communication, the Mailgun/SendGrid form readers and field mappers, and the Telnyx
 //! event reader with its signature check. Inputs come from proptest's generators: random
 //! bytes, and the mail corpus (`tests/corpus/mail`) mutated (bytes flipped, slices cut,
@@ -319,6 +320,70 @@ fn fuzz_telnyx_events() {
         }
         let _ = leadline::telnyx::client::error_detail(body);
     });
+}
+
+/// What lead sources send: Google's WebhookLead, Facebook's notification and Graph lead,
+/// HomeAdvisor's feed, generic JSON and web-form bodies.
+fn lead_source_seeds() -> Vec<Vec<u8>> {
+    [
+        &br#"{"lead_id":"L-1","user_column_data":[{"column_name":"Full Name","string_value":"Pat Rivera","column_id":"FULL_NAME"},{"string_value":"+13125550142","column_id":"PHONE_NUMBER"},{"column_name":"Roof age?","string_value":"20","column_id":"roof"}],"api_version":"1.0","form_id":40000000000,"campaign_id":12345678901,"google_key":"k","is_test":true,"gcl_id":"x"}"#[..],
+        br#"{"object":"page","entry":[{"id":"444","time":1765015200,"changes":[{"field":"leadgen","value":{"leadgen_id":"9001","page_id":"444","form_id":"1","ad_id":"2","adgroup_id":"3","created_time":1765015200}}]}]}"#,
+        br#"{"created_time":"2026-12-06T10:00:00+0000","id":"1","field_data":[{"name":"full_name","values":["Lee"]},{"name":"email","values":["a@b.com"]},{"name":"zip_code","values":["60201"]}]}"#,
+        br#"{"name":"Fancy Nancy","firstName":"Fancy","address":"123 Main","stateProvince":"PA","primaryPhone":"5558675309","srOid":1,"leadOid":2,"interview":[{"question":"Roof age","answer":"15"}]}"#,
+        br#"{"lead":{"id":"Z"},"contact":{"full_name":"R","phones":["312"],"email":"r@x.com"},"answers":{"roof":[1,[2,{"a":null}]]}}"#,
+        b"name=Jane+Doe&email=j%40x.com&phone=312&message=hi%00there&_gotcha=&utm_source=g&page_url=https%3A%2F%2Fa.test%2F%3Futm_campaign%3Dc",
+    ]
+    .iter()
+    .map(|s| s.to_vec())
+    .collect()
+}
+
+#[test]
+fn fuzz_lead_source_mappers() {
+    use leadline::intake::{self, facebook, form as web_form, google_ads, graph, marketplaces};
+    fn clean(s: &intake::Submission) {
+        if let serde_json::Value::Object(f) = serde_json::to_value(&s.fields).unwrap() {
+            for (k, v) in f {
+                no_nul(&k, v.as_str().unwrap_or(""));
+            }
+        }
+        assert!(s.extra.len() <= intake::MAX_EXTRA_FIELDS);
+    }
+    fuzz(
+        "lead_sources",
+        input(lead_source_seeds()),
+        Clone::clone,
+        |raw| {
+            for ct in [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=XyZ",
+            ] {
+                if let Ok(fields) = web_form::parse_body(ct, raw) {
+                    if let Some(s) = web_form::submission(fields) {
+                        clean(&s);
+                        let _ = intake::identity(&s.fields, phonenumber::country::Id::US);
+                        let _ = intake::details(&s.fields, phonenumber::country::Id::US, 2026);
+                    }
+                }
+            }
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw) {
+                if let Ok(s) = google_ads::submission(&v) {
+                    clean(&s);
+                }
+                let _ = facebook::leadgens(&v);
+                let none = Default::default();
+                clean(&marketplaces::homeadvisor::submission(&v, &none));
+                clean(&marketplaces::angi::submission(&v, &none));
+                clean(&intake::apply(&none, &v, "generic"));
+            }
+            for status in [200, 400] {
+                if let Ok(lead) = graph::read_answer(status, raw) {
+                    clean(&facebook::submission(&lead, "1", &serde_json::Value::Null));
+                }
+            }
+        },
+    );
 }
 
 /// Inputs the fuzzer once failed on, kept as regressions (`tests/corpus/fuzz/`).

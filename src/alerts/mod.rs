@@ -24,6 +24,9 @@ pub enum Kind {
     HotLead,
     Unanswered,
     Escalation,
+    /// An outgoing webhook subscription was turned off (failing for 3 days, or 410 Gone);
+    /// made by `webhooks_out::deliver`, to the owners.
+    WebhookDisabled,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::HotLead => "hot_lead",
             Kind::Unanswered => "unanswered",
             Kind::Escalation => "escalation",
+            Kind::WebhookDisabled => "webhook_disabled",
         };
         format!("{k}:{subject}")
     }
@@ -78,8 +82,33 @@ pub fn muted(now: DateTime<Utc>, zone: &Zone, mute: Option<Window>) -> bool {
     mute.is_some_and(|w| w.ends_after(zone, now).is_some())
 }
 
+/// How a new lead came, for the alert's words (" by text", " from Google Ads"); nothing
+/// for leads made by hand or imported, or from before sources were kept.
+pub fn came_by(source: Option<&str>) -> String {
+    match source {
+        None | Some("manual" | "import" | "unknown") => String::new(),
+        Some("sms") => " by text".into(),
+        Some("phone_call") => " by phone".into(),
+        Some("email") => " by email".into(),
+        Some("chat") => " from the website chat".into(),
+        Some("web_form") => " from the website form".into(),
+        Some("google_ads") => " from Google Ads".into(),
+        Some("facebook") => " from Facebook".into(),
+        Some(other) => format!(" from {}", other.replace('_', " ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_lead_alert_says_how_the_lead_came() {
+        assert_eq!(super::came_by(Some("sms")), " by text");
+        assert_eq!(super::came_by(Some("google_ads")), " from Google Ads");
+        assert_eq!(super::came_by(Some("home_advisor")), " from home advisor");
+        assert_eq!(super::came_by(Some("manual")), "");
+        assert_eq!(super::came_by(None), "");
+    }
+
     use super::*;
     use crate::hours::WeeklyHours;
     use std::collections::BTreeMap;

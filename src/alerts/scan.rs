@@ -55,6 +55,8 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
                 a.alert_first_minutes as first_minutes, a.alert_escalate_minutes as escalate_minutes
          from ({with_people}) p join leads l on l.account_id = p.account_id join accounts a on a.id = l.account_id
          where l.created_at > $1 and l.created_at >= p.joined
+           -- An imported lead is history, not news (src/imports/).
+           and l.imported_at is null
            and not exists (select 1 from alerts x where x.account_id = l.account_id and x.dedupe_key = 'new_lead:' || l.id)"
     ))
     .bind(since)
@@ -66,6 +68,8 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
                 a.alert_first_minutes as first_minutes, a.alert_escalate_minutes as escalate_minutes
          from ({with_people}) p join leads l on l.account_id = p.account_id join accounts a on a.id = l.account_id
          where l.score_band = 'HOT' and l.last_activity_at > $1 and l.last_activity_at >= p.joined
+           -- An imported lead counts once something happened after its import.
+           and (l.imported_at is null or l.last_activity_at > l.imported_at)
            and not exists (select 1 from alerts x where x.account_id = l.account_id and x.dedupe_key = 'hot_lead:' || l.id)"
     ))
     .bind(since)
@@ -99,11 +103,7 @@ pub async fn run(state: &AppState, now: DateTime<Utc>) -> Result<u64> {
     for s in &new_leads {
         let at = announce_at(s.at, ctx.hours(s.account_id).await?);
         if now >= at {
-            let source = s
-                .detail
-                .as_deref()
-                .map(|d| format!(" by {d}"))
-                .unwrap_or_default();
+            let source = super::came_by(s.detail.as_deref());
             ctx.alert(
                 Kind::NewLead,
                 s,

@@ -63,7 +63,7 @@ pub async fn enrol_by_triggers(pool: &sqlx::PgPool, now: DateTime<Utc>) -> Resul
          insert into sequence_enrollments (account_id, sequence_id, lead_id, next_run_at, enrolled_at)
          select s.account_id, s.id, l.id, $1 + make_interval(secs => s.delay), $1
          from s join leads l on l.account_id = s.account_id
-         where ((s.trigger->>'on' = 'new_lead' and l.created_at >= s.enabled_at
+         where ((s.trigger->>'on' = 'new_lead' and l.created_at >= s.enabled_at and l.imported_at is null
                  and (jsonb_array_length(coalesce(s.trigger->'sources', '[]')) = 0
                       or l.source in (select jsonb_array_elements_text(s.trigger->'sources'))))
              or (s.trigger->>'on' = 'stage' and l.status = s.trigger->>'stage' and l.updated_at >= s.enabled_at)
@@ -74,6 +74,9 @@ pub async fn enrol_by_triggers(pool: &sqlx::PgPool, now: DateTime<Utc>) -> Resul
                  and l.last_activity_at >= s.enabled_at
                  and (select c.direction from communications c where c.lead_id = l.id
                       order by c.\"timestamp\" desc, c.id desc limit 1) = 'outbound'))
+           -- An imported lead (src/imports/) is not new, and its stage is history: no
+           -- trigger takes it until it is touched or edited after the import.
+           and (l.imported_at is null or greatest(l.updated_at, l.last_activity_at) > l.imported_at)
            and not exists (select 1 from sequence_enrollments e where e.sequence_id = s.id and e.lead_id = l.id)
          on conflict (sequence_id, lead_id) do nothing
          returning id, account_id, sequence_id, lead_id",

@@ -40,6 +40,9 @@ pub async fn retry_quarantined(
 ) -> Result<&'static str> {
     match source {
         crate::quarantine::Source::Telnyx => retry_quarantined_event(state, item).await,
+        crate::quarantine::Source::LeadSource => {
+            crate::intake::retry_quarantined(state, item).await
+        }
         email => email::retry_quarantined(state, item, email)
             .await
             .map(|o| o.as_str()),

@@ -23,8 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Only this source: imap, mailgun, sendgrid or telnyx.
-    #[param(pattern = "^(imap|mailgun|sendgrid|telnyx)$")]
+    /// Only this source: imap, mailgun, sendgrid, telnyx or lead_source.
+    #[param(pattern = "^(imap|mailgun|sendgrid|telnyx|lead_source)$")]
     pub source: Option<String>,
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -51,7 +51,7 @@ async fn list(
     let sources: Vec<Source> = match p.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Source::ALL.to_vec(),
         Some(s) => vec![Source::parse(s).ok_or_else(|| {
-            ApiError::invalid("source must be imap, mailgun, sendgrid or telnyx")
+            ApiError::invalid("source must be imap, mailgun, sendgrid, telnyx or lead_source")
         })?],
     };
     let limit = p.limit.unwrap_or(50);

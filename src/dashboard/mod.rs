@@ -51,10 +51,16 @@ pub fn router() -> Router<AppState> {
         .route("/settings/hours", get(pages::hours))
         .route("/templates", get(pages::templates))
         .route("/sequences", get(pages::sequences))
+        .route("/sources", get(pages::sources))
+        .route("/imports", get(pages::imports))
         .route(crate::auth::session::ENROL_PAGE, get(pages::security))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .route("/static/automations.js", get(automations_js))
+        .route("/static/sources.js", get(sources_js))
+        .route("/settings/webhooks", get(pages::webhooks))
+        .route("/static/webhooks.js", get(webhooks_js))
+        .route("/static/imports.js", get(imports_js))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -62,9 +68,15 @@ const CSS: &str = include_str!("../../templates/dashboard/app.css");
 const JS: &str = include_str!("../../templates/dashboard/app.js");
 /// Hours, templates, sequences and follow-ups: kept apart so app.js stays readable.
 const AUTOMATIONS_JS: &str = include_str!("../../templates/dashboard/automations.js");
+/// The Lead sources page.
+const SOURCES_JS: &str = include_str!("../../templates/dashboard/sources.js");
+/// The Webhooks page's script.
+const WEBHOOKS_JS: &str = include_str!("../../templates/dashboard/webhooks.js");
+/// The Import / export page's script.
+const IMPORTS_JS: &str = include_str!("../../templates/dashboard/imports.js");
 
 /// Templates, compiled into the binary so the server runs from any directory.
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "alerts.html",
         include_str!("../../templates/dashboard/alerts.html"),
@@ -133,6 +145,18 @@ const TEMPLATES: [(&str, &str); 17] = [
         "sequences.html",
         include_str!("../../templates/dashboard/sequences.html"),
     ),
+    (
+        "sources.html",
+        include_str!("../../templates/dashboard/sources.html"),
+    ),
+    (
+        "webhooks.html",
+        include_str!("../../templates/dashboard/webhooks.html"),
+    ),
+    (
+        "imports.html",
+        include_str!("../../templates/dashboard/imports.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -152,6 +176,9 @@ pub static ASSET_VERSION: LazyLock<String> = LazyLock::new(|| {
         .chain_update(CSS.as_bytes())
         .chain_update(JS.as_bytes())
         .chain_update(AUTOMATIONS_JS.as_bytes())
+        .chain_update(SOURCES_JS.as_bytes())
+        .chain_update(WEBHOOKS_JS.as_bytes())
+        .chain_update(IMPORTS_JS.as_bytes())
         .finalize();
     hex::encode(&digest[..5])
 });
@@ -181,6 +208,18 @@ async fn js() -> Response {
 
 async fn automations_js() -> Response {
     asset(AUTOMATIONS_JS, "text/javascript; charset=utf-8")
+}
+
+async fn sources_js() -> Response {
+    asset(SOURCES_JS, "text/javascript; charset=utf-8")
+}
+
+async fn webhooks_js() -> Response {
+    asset(WEBHOOKS_JS, "text/javascript; charset=utf-8")
+}
+
+async fn imports_js() -> Response {
+    asset(IMPORTS_JS, "text/javascript; charset=utf-8")
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

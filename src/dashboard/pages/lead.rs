@@ -70,6 +70,13 @@ pub async fn lead(
     let account = s.account_id;
     let lead = crate::leads::get(&state.pool, account, id).await?;
     let clock = Clock::of(&state.pool, account).await?;
+    // What a spreadsheet import brought along (src/imports/): its notes, and when.
+    let (notes, imported_at): (Option<String>, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("select notes, imported_at from leads where id = $1 and account_id = $2")
+            .bind(id)
+            .bind(account)
+            .fetch_one(&state.pool)
+            .await?;
     let (facts, tz, touches) = {
         let mut conn = state.pool.acquire().await?;
         let (facts, tz) = crate::leads::store::load_facts(&mut conn, account, id).await?;
@@ -191,6 +198,8 @@ pub async fn lead(
                 timeline => lead.profile.timeline,
                 budget => lead.profile.budget,
                 source => lead.source,
+                notes => notes,
+                imported => imported_at.map(|t| clock.when(t)),
                 status => lead.status,
                 status_label => humanize(&lead.status),
                 sms_opted_out => lead.sms_opted_out_at.is_some(),

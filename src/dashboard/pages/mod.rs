@@ -4,7 +4,8 @@
 //!
 //! - [`format`]: the account's clock and how numbers, names and phones read.
 //! - [`login`], [`home`], [`leads`], [`lead`], [`conversations`], [`integrations`],
-//!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`]: the pages.
+//!   [`team`], [`audit`], [`security`], [`hours`], [`templates`], [`sequences`],
+//!   [`sources`]: the pages.
 //! - [`follow_ups`]: the lead page's sequences card and reply-box templates.
 
 mod alerts;
@@ -14,14 +15,17 @@ mod follow_ups;
 mod format;
 mod home;
 mod hours;
+mod imports;
 mod integrations;
 mod lead;
 mod leads;
 mod login;
 mod security;
 mod sequences;
+mod sources;
 mod team;
 mod templates;
+mod webhooks;
 
 pub use alerts::alerts;
 pub use audit::audit;
@@ -29,6 +33,7 @@ pub use conversations::conversations;
 pub use format::{action_label, channel_label, display_phone, humanize, minutes_human, pct};
 pub use home::home;
 pub use hours::hours;
+pub use imports::imports;
 pub use integrations::{integrations, widget_preview};
 pub use lead::lead;
 pub use leads::leads;
@@ -38,8 +43,10 @@ pub use login::{
 };
 pub use security::security;
 pub use sequences::sequences;
+pub use sources::sources;
 pub use team::team;
 pub use templates::templates;
+pub use webhooks::webhooks;
 
 use std::collections::HashMap;
 

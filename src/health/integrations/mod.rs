@@ -16,6 +16,7 @@ mod ai;
 mod chat;
 mod database;
 mod email;
+mod lead_sources;
 mod sms;
 
 use std::future::Future;
@@ -40,6 +41,8 @@ pub use database::{database_status, DatabaseDetails};
 pub use email::mailboxes as email_health;
 use email::mailboxes;
 pub use email::{cron_period, mailbox_status, EmailDetails, FolderHealth, SyncFacts};
+use lead_sources::lead_sources;
+pub use lead_sources::{lead_source_status, LeadSourceDetails, LeadSourceFacts};
 pub use sms::sms as sms_health;
 use sms::sms;
 pub use sms::{sms_status, SmsDetails, SmsFacts};
@@ -70,6 +73,7 @@ pub enum Kind {
     Sms,
     Ai,
     ChatSite,
+    LeadSource,
 }
 
 /// The account's integrations, one entry per instance (each mailbox, each site).
@@ -110,6 +114,7 @@ pub enum Details {
     Sms(SmsDetails),
     Ai(AiDetails),
     ChatSite(ChatSiteDetails),
+    LeadSource(LeadSourceDetails),
     /// Not configured, or the check failed.
     Empty {},
 }
@@ -126,6 +131,7 @@ impl utoipa::PartialSchema for Details {
             .item(Ref::from_schema_name(SmsDetails::name()))
             .item(Ref::from_schema_name(AiDetails::name()))
             .item(Ref::from_schema_name(ChatSiteDetails::name()))
+            .item(Ref::from_schema_name(LeadSourceDetails::name()))
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::Object)
@@ -157,6 +163,7 @@ impl ToSchema for Details {
         add::<SmsDetails>(schemas);
         add::<AiDetails>(schemas);
         add::<ChatSiteDetails>(schemas);
+        add::<LeadSourceDetails>(schemas);
     }
 }
 
@@ -213,7 +220,7 @@ async fn integrations(
 ) -> Json<IntegrationsHealth> {
     let checked_at = Utc::now();
     let ai_name = state.ai.provider_name();
-    let (db, email, sms, ai, sites) = tokio::join!(
+    let (db, email, sms, ai, sites, sources) = tokio::join!(
         database(&state.pool),
         guarded(Kind::Email, "Email", mailboxes(&state, account)),
         guarded(Kind::Sms, "Telnyx", sms(&state.pool, account)),
@@ -223,9 +230,14 @@ async fn integrations(
             "Website chat",
             chat_sites(&state.pool, account)
         ),
+        guarded(
+            Kind::LeadSource,
+            "Lead sources",
+            lead_sources(&state.pool, account)
+        ),
     );
     let mut entries = vec![db];
-    for part in [email, sms, ai, sites] {
+    for part in [email, sms, ai, sites, sources] {
         entries.extend(part);
     }
     Json(IntegrationsHealth {
