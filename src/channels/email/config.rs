@@ -17,7 +17,7 @@ pub struct EmailConfig {
     pub mailgun_signing_key: Option<String>,
     /// `LEADLINE_ALLOW_PRIVATE_HOSTS`: mail servers may be on the server's own network.
     pub allow_private_hosts: bool,
-    /// `LEADLINE_IMAP_BATCH`: messages fetched per IMAP command (default 100).
+    /// `LEADLINE_IMAP_BATCH`: messages fetched per IMAP command (default 1000).
     pub imap_batch: usize,
     /// `LEADLINE_MAIL_CA_FILE`: PEM certificates trusted for IMAP/SMTP TLS besides the
     /// public roots (a self-hosted mail server's own CA).
@@ -124,7 +124,7 @@ fn parse_duration(v: &str) -> Option<Duration> {
 }
 
 /// Messages per IMAP fetch unless `LEADLINE_IMAP_BATCH` says otherwise.
-pub const IMAP_BATCH: usize = 100;
+pub const IMAP_BATCH: usize = 1000;
 
 /// The certificates of a PEM bundle (unparsable entries skipped).
 pub fn parse_pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::{Client, Session};
-use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -261,34 +260,73 @@ pub async fn timed<T>(
     }
 }
 
-/// Fetches the messages with these UIDs (full source, not marking them seen).
-pub async fn fetch_uids(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetched>, String> {
+/// How a streamed fetch ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FetchEnd {
+    /// The server answered the whole command.
+    Complete,
+    /// The receiver went away: the rest was not read.
+    Abandoned,
+}
+
+/// Fetches the messages with these UIDs (full source, not marking them seen) in one
+/// command and sends each to `tx` as soon as it has arrived, so the caller works on the
+/// first while the server sends the next. Every wait on the server is bounded: the next
+/// message within `COMMAND_TIMEOUT`, and all the waits of the command within
+/// `COMMAND_TIMEOUT` per 100 messages (time spent waiting on `tx` does not count).
+/// `uids` are sorted.
+pub async fn fetch_each<T>(
+    session: &mut ImapSession,
+    uids: &[u32],
+    tx: &tokio::sync::mpsc::Sender<T>,
+    wrap: impl Fn(Fetched) -> T,
+) -> Result<FetchEnd, String> {
+    use futures_util::StreamExt;
     if uids.is_empty() {
-        return Ok(vec![]);
+        return Ok(FetchEnd::Complete);
     }
-    let set = uid_set(uids);
-    let fut = async {
-        let stream = session
-            .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
-            .await?;
-        let items: Vec<_> = stream.try_collect().await?;
-        Ok(items)
-    };
-    let items = timed("UID FETCH", fut).await?;
-    let mut out: Vec<Fetched> = items
-        .into_iter()
-        .filter_map(|f| {
-            Some(Fetched {
-                uid: f.uid?,
-                raw: f.body().map(<[u8]>::to_vec).unwrap_or_default(),
-                internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
-            })
-        })
-        .filter(|f| uids.contains(&f.uid))
-        .collect();
-    out.sort_by_key(|f| f.uid);
-    out.dedup_by_key(|f| f.uid);
-    Ok(out)
+    let budget = COMMAND_TIMEOUT * u32::try_from(uids.len().div_ceil(100)).unwrap_or(u32::MAX);
+    let mut waited = Duration::ZERO;
+    let mut seen = std::collections::HashSet::with_capacity(uids.len());
+    let started = tokio::time::Instant::now();
+    let mut stream = timed(
+        "UID FETCH",
+        session.uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"),
+    )
+    .await?;
+    waited += started.elapsed();
+    loop {
+        let left = budget.saturating_sub(waited).min(COMMAND_TIMEOUT);
+        let t = tokio::time::Instant::now();
+        let next = tokio::select! {
+            () = tx.closed() => return Ok(FetchEnd::Abandoned),
+            n = tokio::time::timeout(left, stream.next()) => n,
+        };
+        waited += t.elapsed();
+        let item = match next {
+            Err(_) => return Err("UID FETCH: timed out".into()),
+            Ok(None) => return Ok(FetchEnd::Complete),
+            Ok(Some(Err(e))) => return Err(format!("UID FETCH: {}", describe(&e))),
+            Ok(Some(Ok(f))) => f,
+        };
+        // A response without the message (a flag change another client made) or for a
+        // message not asked for, or a second one for a message, is not an answer.
+        let (Some(uid), Some(body)) = (item.uid, item.body()) else {
+            continue;
+        };
+        if uids.binary_search(&uid).is_err() || !seen.insert(uid) {
+            continue;
+        }
+        let fetched = Fetched {
+            uid,
+            raw: body.to_vec(),
+            internal_date: item.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+        };
+        drop(item);
+        if tx.send(wrap(fetched)).await.is_err() {
+            return Ok(FetchEnd::Abandoned);
+        }
+    }
 }
 
 /// `1:3,7,9:10` for sorted UIDs.

@@ -15,6 +15,7 @@ pub mod parse;
 pub mod send;
 pub mod smtp;
 pub mod sync;
+mod watermark;
 pub mod webhooks;
 
 use chrono::{DateTime, Utc};

@@ -1,8 +1,9 @@
 //! IMAP sync: per integration and folder, UIDVALIDITY and the highest UID stored; new
-//! messages fetched in batches, each recorded (idempotent on Message-ID, or a digest of
-//! its content without one) or, when it cannot be stored, quarantined, then the watermark
-//! advanced. A crash between the
-//! two only re-fetches messages that `record()` dedupes: nothing lost, nothing doubled.
+//! messages streamed from the server, parsed on a thread of their own and recorded many at
+//! once (idempotent on Message-ID, or a digest of its content without one) or, when one
+//! cannot be stored, quarantined; the watermark is saved only below every message not yet
+//! committed. A crash only re-fetches messages that `record()` dedupes: nothing lost,
+//! nothing doubled.
 //! Integrations are claimed with a lease taken under `FOR UPDATE SKIP LOCKED`, so several
 //! servers never sync one mailbox at once; failures back off and show in `status`.
 
@@ -326,31 +327,49 @@ async fn sync_folder(
         } else {
             Direction::Inbound
         };
+        let prepare = Preparer {
+            email: i.email.clone(),
+            // Old mail is never auto-answered: not from before the mailbox was (last)
+            // connected (however a first sync was interrupted; senders' clocks may be
+            // minutes off), nor older than a day.
+            connected: i.connected_at - Duration::minutes(5),
+            folder: folder.to_string(),
+            uidvalidity,
+            direction,
+            may_auto_reply: !first_sync,
+        };
         let batch = state.config.email.imap_batch.max(1);
-        // Fetching the next batch overlaps with recording this one.
-        let (tx, rx) =
-            tokio::sync::mpsc::channel::<(u32, std::result::Result<Vec<imap::Fetched>, String>)>(1);
+        // Three stages: this task reads the server (one command per `batch` messages, each
+        // message handed on as it arrives), a thread parses, and this task records many
+        // messages at once (see `record_all`). Bounded channels between them.
+        let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Step<imap::Fetched>>(PIPE_DEPTH);
+        let (ready_tx, ready_rx) = tokio::sync::mpsc::channel::<Step<Prepared>>(PIPE_DEPTH);
+        tokio::task::spawn_blocking(move || parse_stage(raw_rx, ready_tx, &prepare));
         let producer = async move {
             for chunk in uids.chunks(batch) {
-                let fetched = imap::fetch_uids(session, chunk).await;
-                let failed = fetched.is_err();
-                let max = chunk.iter().max().copied().unwrap_or(0);
-                if tx.send((max, fetched)).await.is_err() || failed {
-                    break;
+                match imap::fetch_each(session, chunk, &raw_tx, Step::Message).await {
+                    Ok(imap::FetchEnd::Complete) => {
+                        let last = chunk.last().copied().unwrap_or(0);
+                        if raw_tx.send(Step::Through(last)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(imap::FetchEnd::Abandoned) => break,
+                    Err(e) => {
+                        let _ = raw_tx.send(Step::Failed(e)).await;
+                        break;
+                    }
                 }
             }
         };
-        let consumer = record_batches(
-            state,
-            i,
-            folder,
-            uidvalidity,
-            direction,
-            !first_sync,
-            rx,
-            &mut report,
-        );
-        let ((), recorded) = tokio::join!(producer, consumer);
+        let consumer = record_all(state, i, folder, ready_rx, &mut report);
+        tokio::pin!(producer, consumer);
+        // The recorder ends first only on a failure: then the fetching stops too.
+        let recorded = tokio::select! {
+            r = &mut consumer => r,
+            () = &mut producer => consumer.await,
+        };
+        // The parsing thread ends once both its channels are closed (with this block).
         recorded?;
     }
     // After a (backfill) scan, what lies before the window counts as seen too.
@@ -371,116 +390,283 @@ async fn sync_folder(
     Ok(report)
 }
 
-/// Messages of different leads recorded at once (one lead's stay in order).
-const RECORD_CONCURRENCY: usize = 16;
+/// Messages of different leads being recorded at once (one lead's stay in order): enough
+/// for the writer to fill its batches while the previous batch commits.
+const RECORD_CONCURRENCY: usize = 128;
+/// Messages received by the recording stage and not recorded yet, at most (in flight and
+/// waiting behind an earlier message of their lead) …
+const MAX_PENDING: usize = 512;
+/// … and their bytes at most (one larger message is still taken when nothing is pending).
+const MAX_PENDING_BYTES: usize = 64 << 20;
+/// Messages queued between two stages.
+const PIPE_DEPTH: usize = 64;
+/// Recorded messages between two saves of the watermark (also saved at the end of
+/// every fetch command and of the folder).
+const SAVE_EVERY: usize = 1000;
+
+/// What flows from one stage to the next, in the server's order.
+enum Step<T> {
+    Message(T),
+    /// The fetch command for UIDs up to this one has ended: each message it returned
+    /// came before.
+    Through(u32),
+    /// Fetching failed: what came before is recorded, then the sync stops with this.
+    Failed(String),
+    /// Every message was handed on.
+    End,
+}
+
+/// What a fetched message needs to become ready to record.
+struct Preparer {
+    email: String,
+    connected: DateTime<Utc>,
+    folder: String,
+    uidvalidity: i64,
+    direction: Direction,
+    may_auto_reply: bool,
+}
 
 /// One fetched message, parsed and ready to record.
 struct Prepared {
-    parsed: parse::ParsedEmail,
+    uid: u32,
+    /// Whose messages are recorded in order: the lead's address.
+    key: String,
+    /// `Err`: the parser failed on it (it is quarantined with the reason).
+    parsed: std::result::Result<parse::ParsedEmail, String>,
     raw: Vec<u8>,
     direction: Direction,
+    /// Where it is: folder, UID, UIDVALIDITY.
     imap: serde_json::Value,
     may_auto_reply: bool,
 }
 
-/// Records each fetched batch, then advances the folder's watermark past it.
-#[allow(clippy::too_many_arguments)]
-async fn record_batches(
+impl Preparer {
+    fn prepare(&self, f: imap::Fetched) -> Prepared {
+        let parsed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse::parse(&f.raw)))
+                .map_err(|_| {
+                    "the message could not be parsed (the parser failed on it)".to_string()
+                });
+        let Ok(mut parsed) = parsed else {
+            return Prepared {
+                uid: f.uid,
+                key: String::new(),
+                parsed,
+                imap: self.imap(f.uid),
+                raw: f.raw,
+                direction: self.direction,
+                may_auto_reply: false,
+            };
+        };
+        parsed.received = f.internal_date;
+        let own = parsed
+            .from
+            .as_deref()
+            .is_some_and(|from| from.eq_ignore_ascii_case(&self.email));
+        let direction = if own {
+            Direction::Outbound
+        } else {
+            self.direction
+        };
+        let recent = parsed
+            .date
+            .or(parsed.received)
+            .is_some_and(|d| Utc::now() - d < Duration::days(1) && d >= self.connected);
+        let key = match direction {
+            Direction::Inbound => parsed.from.clone(),
+            Direction::Outbound => parsed.to.first().cloned(),
+        }
+        .unwrap_or_default();
+        Prepared {
+            uid: f.uid,
+            key,
+            parsed: Ok(parsed),
+            imap: self.imap(f.uid),
+            raw: f.raw,
+            direction,
+            may_auto_reply: self.may_auto_reply && recent,
+        }
+    }
+
+    fn imap(&self, uid: u32) -> serde_json::Value {
+        json!({"folder": self.folder, "uid": uid, "uidvalidity": self.uidvalidity})
+    }
+}
+
+/// The parsing stage (a blocking thread): parses each message in order, passes the rest on.
+fn parse_stage(
+    mut rx: tokio::sync::mpsc::Receiver<Step<imap::Fetched>>,
+    tx: tokio::sync::mpsc::Sender<Step<Prepared>>,
+    prepare: &Preparer,
+) {
+    while let Some(step) = rx.blocking_recv() {
+        let step = match step {
+            Step::Message(f) => Step::Message(prepare.prepare(f)),
+            Step::Through(uid) => Step::Through(uid),
+            Step::Failed(e) => Step::Failed(e),
+            Step::End => Step::End,
+        };
+        if tx.blocking_send(step).is_err() {
+            return;
+        }
+    }
+    let _ = tx.blocking_send(Step::End);
+}
+
+/// Stores one prepared message, or quarantines it.
+async fn record_one(state: &AppState, i: &EmailIntegration, p: Prepared) -> Result<Ingested> {
+    let imap = p.imap;
+    let received = Received {
+        source: Source::Imap,
+        raw: &p.raw,
+        context: json!({"imap": imap, "received": p.parsed.as_ref().ok().and_then(|m| m.received)}),
+    };
+    match p.parsed {
+        Ok(parsed) => {
+            super::ingest::ingest_or_quarantine(
+                state,
+                i,
+                parsed,
+                p.direction,
+                json!({"imap": imap}),
+                p.may_auto_reply,
+                received,
+            )
+            .await
+        }
+        Err(reason) => {
+            let mut received = received;
+            received.context["direction"] = json!(p.direction.as_str());
+            super::ingest::quarantine(state, i, reason, None, None, received).await
+        }
+    }
+}
+
+/// The recording stage: records up to `RECORD_CONCURRENCY` messages of different leads at
+/// once (so the writer batches them), one lead's in the server's order, and saves the
+/// folder's watermark as it goes, never past a message not yet stored or quarantined.
+/// A message that cannot be stored is quarantined and the sync goes on; only a transient
+/// failure stops it, before the watermark passes that message.
+async fn record_all(
     state: &AppState,
     i: &EmailIntegration,
     folder: &str,
-    uidvalidity: i64,
-    direction: Direction,
-    may_auto_reply: bool,
-    mut rx: tokio::sync::mpsc::Receiver<(u32, std::result::Result<Vec<imap::Fetched>, String>)>,
+    mut rx: tokio::sync::mpsc::Receiver<Step<Prepared>>,
     report: &mut SyncReport,
 ) -> std::result::Result<(), SyncError> {
-    use futures_util::{StreamExt, TryStreamExt};
-    while let Some((max, fetched)) = rx.recv().await {
-        let fetched = fetched.map_err(SyncError::Mailbox)?;
-        // Grouped by the lead's address: one lead's messages are recorded in order.
-        let mut groups: Vec<(String, Vec<Prepared>)> = vec![];
-        for f in fetched {
-            report.fetched += 1;
-            let mut parsed = parse::parse(&f.raw);
-            parsed.received = f.internal_date;
-            let own = parsed
-                .from
-                .as_deref()
-                .is_some_and(|from| from.eq_ignore_ascii_case(&i.email));
-            let dir = if own { Direction::Outbound } else { direction };
-            // Old mail is never auto-answered: not from before the mailbox was (last)
-            // connected (however a first sync was interrupted; senders' clocks may be
-            // minutes off), nor older than a day.
-            let connected = i.connected_at - Duration::minutes(5);
-            let recent = parsed
-                .date
-                .or(parsed.received)
-                .is_some_and(|d| Utc::now() - d < Duration::days(1) && d >= connected);
-            let key = match dir {
-                Direction::Inbound => parsed.from.clone(),
-                Direction::Outbound => parsed.to.first().cloned(),
-            }
-            .unwrap_or_default();
-            let p = Prepared {
-                direction: dir,
-                imap: json!({"folder": folder, "uid": f.uid, "uidvalidity": uidvalidity}),
-                may_auto_reply: may_auto_reply && recent,
-                parsed,
-                raw: f.raw,
-            };
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, g)) => g.push(p),
-                None => groups.push((key, vec![p])),
-            }
-        }
-        let counts: Vec<(u64, u64, u64)> =
-            futures_util::stream::iter(groups.into_iter().map(|(_, g)| async move {
-                let (mut stored, mut dup, mut quarantined) = (0u64, 0u64, 0u64);
-                for p in g {
-                    // A message that cannot be stored is quarantined and the sync goes on;
-                    // only a transient failure stops it before the watermark moves.
-                    let received = Received {
-                        source: Source::Imap,
-                        raw: &p.raw,
-                        context: json!({"imap": p.imap, "received": p.parsed.received}),
-                    };
-                    match super::ingest::ingest_or_quarantine(
-                        state,
-                        i,
-                        p.parsed,
-                        p.direction,
-                        json!({"imap": p.imap}),
-                        p.may_auto_reply,
-                        received,
-                    )
-                    .await?
-                    {
-                        Ingested::Stored => stored += 1,
-                        Ingested::Duplicate => dup += 1,
-                        Ingested::Quarantined => quarantined += 1,
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    use std::collections::{HashMap, VecDeque};
+
+    let mut mark = super::watermark::Watermark::default();
+    let mut saved = 0u32;
+    let mut since_save = 0usize;
+    // Per lead key: the messages waiting behind the one being recorded.
+    let mut lanes: HashMap<String, VecDeque<Prepared>> = HashMap::new();
+    let mut in_flight = FuturesUnordered::new();
+    let (mut pending, mut pending_bytes) = (0usize, 0usize);
+    let mut input_open = true;
+    let mut failed: Option<String> = None;
+    let mut stopped: Option<ApiError> = None;
+    let start = |p: Prepared| {
+        let (uid, key, size) = (p.uid, p.key.clone(), p.raw.len());
+        async move { (uid, key, size, record_one(state, i, p).await) }
+    };
+    loop {
+        let room = pending < MAX_PENDING
+            && (pending == 0 || pending_bytes < MAX_PENDING_BYTES)
+            && in_flight.len() < RECORD_CONCURRENCY;
+        let mut save = false;
+        tokio::select! {
+            step = rx.recv(), if input_open && room => match step {
+                Some(Step::Message(p)) => {
+                    report.fetched += 1;
+                    mark.started(p.uid);
+                    pending += 1;
+                    pending_bytes += p.raw.len();
+                    match lanes.get_mut(&p.key) {
+                        Some(waiting) => waiting.push_back(p),
+                        None => {
+                            lanes.insert(p.key.clone(), VecDeque::new());
+                            in_flight.push(start(p));
+                        }
                     }
                 }
-                Ok::<_, ApiError>((stored, dup, quarantined))
-            }))
-            .buffer_unordered(RECORD_CONCURRENCY)
-            .try_collect()
-            .await?;
-        for (stored, dup, quarantined) in counts {
-            report.stored += stored;
-            report.duplicates += dup;
-            report.quarantined += quarantined;
+                Some(Step::Through(uid)) => {
+                    mark.fetched_through(uid);
+                    save = true;
+                }
+                Some(Step::Failed(e)) => {
+                    failed = Some(e);
+                    input_open = false;
+                }
+                Some(Step::End) => input_open = false,
+                None => {
+                    failed = Some("parsing stopped before the end".into());
+                    input_open = false;
+                }
+            },
+            Some((uid, key, size, outcome)) = in_flight.next() => {
+                match outcome {
+                    Ok(Ingested::Stored) => report.stored += 1,
+                    Ok(Ingested::Duplicate) => report.duplicates += 1,
+                    Ok(Ingested::Quarantined) => report.quarantined += 1,
+                    // Transient: this message stays unrecorded; what is in flight finishes
+                    // and the watermark is saved below it, then the sync stops.
+                    Err(e) => {
+                        stopped.get_or_insert(e);
+                        input_open = false;
+                        continue;
+                    }
+                }
+                mark.finished(uid);
+                pending -= 1;
+                pending_bytes -= size;
+                since_save += 1;
+                save = since_save >= SAVE_EVERY;
+                // The next message of this lead, if one waits.
+                match lanes.get_mut(&key).and_then(VecDeque::pop_front) {
+                    Some(next) if stopped.is_none() => in_flight.push(start(next)),
+                    _ => {
+                        lanes.remove(&key);
+                    }
+                }
+            },
+            else => break,
         }
-        sqlx::query(
-            "update imap_sync_state set last_uid = greatest(last_uid, $3), last_sync = now()
-             where integration_id = $1 and folder = $2",
-        )
-        .bind(i.id)
-        .bind(folder)
-        .bind(i64::from(max))
-        .execute(&state.pool)
-        .await?;
+        if save && mark.safe() > saved {
+            saved = mark.safe();
+            since_save = 0;
+            save_watermark(state, i.id, folder, saved).await?;
+        }
     }
+    if mark.safe() > saved {
+        save_watermark(state, i.id, folder, mark.safe()).await?;
+    }
+    if let Some(e) = stopped {
+        return Err(SyncError::Store(e));
+    }
+    match failed {
+        Some(e) => Err(SyncError::Mailbox(e)),
+        None => Ok(()),
+    }
+}
+
+/// Saves that every message of the folder up to `uid` is stored or quarantined.
+async fn save_watermark(
+    state: &AppState,
+    integration: i64,
+    folder: &str,
+    uid: u32,
+) -> std::result::Result<(), SyncError> {
+    sqlx::query(
+        "update imap_sync_state set last_uid = greatest(last_uid, $3), last_sync = now()
+         where integration_id = $1 and folder = $2",
+    )
+    .bind(integration)
+    .bind(folder)
+    .bind(i64::from(uid))
+    .execute(&state.pool)
+    .await?;
     Ok(())
 }
 
