@@ -1525,3 +1525,74 @@ async fn saved_mail_servers_are_checked_again_at_every_connection() {
         "{item}"
     );
 }
+
+/// One tenant's mail server that accepts and never answers does not hold another tenant's
+/// sync: due mailboxes sync side by side.
+#[tokio::test]
+async fn a_silent_mail_server_never_delays_another_accounts_sync() {
+    let s = setup_with(&[("LEADLINE_MAIL_TIMEOUT_SECS", "20")], json!({})).await;
+    let imap = imap_of(&s);
+    let msgs: Vec<Vec<u8>> = (0..3)
+        .map(|n| {
+            plain(
+                "neighbour@lead.test",
+                &s.email,
+                &format!("Message {n}"),
+                &format!("side{n}@lead.test"),
+                "",
+                "Hail damage on the garage.",
+            )
+        })
+        .collect();
+    append(&imap, "INBOX", &msgs).await;
+    // Another account whose IMAP server accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((c, _)) = silent.accept().await {
+            held.push(c);
+        }
+    });
+    let b = s.app.account("Slow Roofing").await;
+    let user = servers().new_user();
+    let mut body = settings(&user, PASSWORD, json!({"skip_test": true}));
+    body["imap_port"] = json!(port);
+    let r = s
+        .app
+        .post(&b.key, "/api/integrations/email/connect", body)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // The silent one first in line.
+    sqlx::query(
+        "update email_integrations set next_sync_at = case when imap_port = $1 then now() - interval '1 hour' else now() - interval '1 minute' end",
+    )
+    .bind(i32::from(port))
+    .execute(&s.app.pool)
+    .await
+    .unwrap();
+    let state = s.app.state.clone();
+    let pass =
+        tokio::spawn(async move { leadline::channels::email::sync::sync_due_once(&state).await });
+    let started = std::time::Instant::now();
+    loop {
+        let n = scalar(
+            &s.app,
+            "select count(*) from communications where provider_message_id like 'side%'",
+        )
+        .await;
+        if n == 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the answering mailbox waited for the silent one ({n} of 3 stored)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !pass.is_finished(),
+        "the silent server is still being waited for"
+    );
+    assert_eq!(pass.await.unwrap().unwrap(), 2);
+}

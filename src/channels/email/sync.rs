@@ -206,15 +206,31 @@ pub async fn sync_due_once(state: &AppState) -> Result<usize> {
     let started: DateTime<Utc> = sqlx::query_scalar("select now()")
         .fetch_one(&state.pool)
         .await?;
+    // Mailboxes sync side by side, so one tenant's slow server never holds the others'.
+    let mut running = tokio::task::JoinSet::new();
     let mut n = 0;
-    while let Some(integration) = claim_due(state, started).await? {
-        n += 1;
-        if let Err(e) = run_claimed(state, &integration).await {
-            tracing::warn!(integration = integration.id, error = %e, "email sync failed");
+    loop {
+        while running.len() < PARALLEL_SYNCS {
+            let Some(integration) = claim_due(state, started).await? else {
+                break;
+            };
+            n += 1;
+            let state = state.clone();
+            running.spawn(async move {
+                if let Err(e) = run_claimed(&state, &integration).await {
+                    tracing::warn!(integration = integration.id, error = %e, "email sync failed");
+                }
+            });
+        }
+        if running.join_next().await.is_none() {
+            break;
         }
     }
     Ok(n)
 }
+
+/// Mailboxes a replica syncs at once.
+const PARALLEL_SYNCS: usize = 8;
 
 enum SyncError {
     Mailbox(String),
