@@ -160,25 +160,7 @@ async fn export_leads(
     if f.source.as_deref().is_some_and(|s| s.chars().count() > 200) {
         return Err(ApiError::invalid("source is longer than 200 characters"));
     }
-    let (unassigned, assignee) =
-        match f.assigned.as_deref().map(str::trim) {
-            None | Some("") => (false, None),
-            Some("unassigned") => (true, None),
-            Some("me") => (
-                false,
-                Some(caller.user_id().ok_or_else(|| {
-                    ApiError::invalid(
-                        "assigned=me needs a signed-in user (an API key is nobody): give a user id",
-                    )
-                })?),
-            ),
-            Some(id) => (
-                false,
-                Some(id.parse::<i64>().map_err(|_| {
-                    ApiError::invalid("assigned must be me, unassigned or a user id")
-                })?),
-            ),
-        };
+    let (unassigned, assignee) = crate::leads::assigned_filter(f.assigned.as_deref(), &caller)?;
     let entry = crate::audit::Entry::by(
         &caller,
         "export.leads",

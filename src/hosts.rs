@@ -1,4 +1,5 @@
-//! Which hosts the server may connect to on a tenant's behalf (their mail servers): never
+//! Which hosts the server may connect to on a tenant's behalf (their mail servers, their
+//! webhook receivers): never
 //! its own network — loopback, private, link-local (cloud metadata at 169.254.169.254),
 //! carrier-grade NAT, unspecified or multicast addresses — unless
 //! `LEADLINE_ALLOW_PRIVATE_HOSTS=true` (a self-hosted mail server on the same network,
@@ -87,7 +88,7 @@ pub async fn resolve(
     if !allow_private {
         if let Some(a) = addrs.iter().find(|a| is_internal(a.ip())) {
             return Err(Refused::Internal(format!(
-                "{h} is an address of the server's own network ({}); mail servers must be public (or set LEADLINE_ALLOW_PRIVATE_HOSTS=true)",
+                "{h} is an address of the server's own network ({}); a tenant's servers must be public (or set LEADLINE_ALLOW_PRIVATE_HOSTS=true)",
                 a.ip()
             )));
         }

@@ -162,6 +162,31 @@ pub struct LeadFilter {
     pub cursor: Option<String>,
 }
 
+/// The `assigned` filter of lead lists and exports: `me`, `unassigned` or a user id, as
+/// (only unassigned, only this assignee).
+pub fn assigned_filter(assigned: Option<&str>, caller: &Caller) -> Result<(bool, Option<i64>)> {
+    Ok(match assigned.map(str::trim) {
+        None | Some("") => (false, None),
+        Some("unassigned") => (true, None),
+        Some("me") => (
+            false,
+            Some(caller.user_id().ok_or_else(|| {
+                ApiError::invalid(
+                    "assigned=me needs a signed-in user (an API key is nobody): give a user id",
+                )
+            })?),
+        ),
+        Some(id) => {
+            (
+                false,
+                Some(id.parse::<i64>().map_err(|_| {
+                    ApiError::invalid("assigned must be me, unassigned or a user id")
+                })?),
+            )
+        }
+    })
+}
+
 /// Leads, most recent activity first.
 #[utoipa::path(get, path = "/api/leads", tag = "leads", params(LeadFilter),
     responses((status = 200, body = Page<Lead>), (status = 401, body = crate::error::ErrorBody)),
@@ -172,26 +197,7 @@ async fn list_leads(
     Query(f): Query<LeadFilter>,
 ) -> Result<Json<Page<Lead>>> {
     let account = caller.account;
-    // (only unassigned, assigned to this user)
-    let (unassigned, assignee) =
-        match f.assigned.as_deref().map(str::trim) {
-            None | Some("") => (false, None),
-            Some("unassigned") => (true, None),
-            Some("me") => (
-                false,
-                Some(caller.user_id().ok_or_else(|| {
-                    ApiError::invalid(
-                        "assigned=me needs a signed-in user (an API key is nobody): give a user id",
-                    )
-                })?),
-            ),
-            Some(id) => (
-                false,
-                Some(id.parse::<i64>().map_err(|_| {
-                    ApiError::invalid("assigned must be me, unassigned or a user id")
-                })?),
-            ),
-        };
+    let (unassigned, assignee) = assigned_filter(f.assigned.as_deref(), &caller)?;
     let page = PageParams {
         limit: f.limit,
         cursor: f.cursor.clone(),
