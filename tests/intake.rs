@@ -782,7 +782,12 @@ async fn an_expired_page_token_keeps_leads_pending_until_a_new_token_brings_them
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    until(&app, || async { form_count(&app, a.id).await == 2 }).await;
+    // A lead is marked fetched after its form is recorded: wait for both.
+    until(&app, || async {
+        form_count(&app, a.id).await == 2
+            && app.get(&a.key, &format!("/api/sources/{id}")).await.body["pending_leads"] == 0
+    })
+    .await;
     let v = app.get(&a.key, &format!("/api/sources/{id}")).await;
     assert_eq!(v.body["pending_leads"], 0);
     assert!(v.body["last_error"].is_null(), "{}", v.body);
@@ -809,7 +814,18 @@ async fn graph_rate_limits_and_bad_answers_keep_the_lead_pending_for_a_later_try
             200
         );
     }
-    until(&app, || async { graph.calls.lock().unwrap().len() >= 2 }).await;
+    // The stand-in counts a call when it answers; the failure is stored after that.
+    until(&app, || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from facebook_leads where last_error is not null",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+            >= 2
+    })
+    .await;
+    assert!(graph.calls.lock().unwrap().len() >= 2);
     let rows: Vec<(String, String, Option<String>, bool)> = sqlx::query_as(
         "select leadgen_id, status, last_error, next_attempt_at > now() from facebook_leads order by leadgen_id",
     )
