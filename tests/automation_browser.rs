@@ -10,72 +10,17 @@
 mod browser_support;
 mod common;
 
-use std::time::Duration;
-
-use browser_support::{screenshot_dir, with_browser, Browser, WAIT};
+use browser_support::{click, screenshot_dir, text, type_into, wait_js, with_browser, Browser};
 use common::{spawn_app, TestApp};
 use fantoccini::Locator;
 use leadline::auth::Role;
 use leadline::domain::AccountId;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const OWNER_PASS: &str = "shingles-and-gutters-1";
 
-/// Polls a page script (a function body) until it returns something truthy.
-async fn wait_js(b: &Browser, what: &str, body: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let v = b.js(body).await;
-        if browser_support::truthy(&v) {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let url = b
-                .client
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            panic!("timed out waiting for {what}; last value: {v}; at {url}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
-}
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let el = b
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
 async fn goto(b: &Browser, app: &TestApp, path: &str) {
     b.client.goto(&format!("{}{path}", app.base)).await.unwrap();
-}
-
-/// The text of the first element matching `css` (empty when none).
-async fn text(b: &Browser, css: &str) -> String {
-    let css = serde_json::to_string(css).unwrap();
-    b.js(&format!(
-        "const e = document.querySelector({css}); return e ? e.textContent.trim() : '';"
-    ))
-    .await
-    .as_str()
-    .unwrap_or("")
-    .to_string()
 }
 
 /// Waits until the status line matching `css` has the class `kind` (ok / err); its text.

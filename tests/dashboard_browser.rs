@@ -14,53 +14,15 @@ mod mail_support;
 
 use std::time::Duration;
 
-use browser_support::{screenshot_dir, with_browser, Browser, WAIT};
+use browser_support::{
+    click, screenshot_dir, type_into, wait_js, wait_path, with_browser, Browser, WAIT,
+};
 use chrono::Utc;
 use common::{spawn_app, Account, TestApp};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 
 const XSS_NAME: &str = "<script>alert(1)</script>";
-
-/// Polls a page script (a function body) until it returns something truthy.
-async fn wait_js(b: &Browser, what: &str, body: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let v = b.js(body).await;
-        if browser_support::truthy(&v) {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let url = b
-                .client
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            panic!("timed out waiting for {what}; last value: {v}; at {url}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn wait_path(b: &Browser, path: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Ok(u) = b.client.current_url().await {
-            let here = match u.query() {
-                Some(q) => format!("{}?{q}", u.path()),
-                None => u.path().to_string(),
-            };
-            if here == path {
-                return;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                panic!("expected to be at {path}, still at {here}");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Saves the whole page as `target/screenshots/dashboard-NAME.png`.
 async fn shot(b: &Browser, name: &str) {
@@ -75,26 +37,6 @@ async fn shot(b: &Browser, name: &str) {
     b.screenshot(&screenshot_dir().join(format!("dashboard-{name}.png")))
         .await;
     b.client.set_window_size(1280, 900).await.unwrap();
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
-}
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let el = b
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
 }
 
 /// Opens `path`, is sent to the sign-in page, follows its API-key link, signs in with

@@ -6,35 +6,9 @@
 mod browser_support;
 mod common;
 
-use std::time::Duration;
-
-use browser_support::{screenshot_dir, truthy, with_browser, Browser, WAIT};
+use browser_support::{click, screenshot_dir, wait_js, with_browser, Browser};
 use common::spawn_app_with;
 use fantoccini::Locator;
-
-async fn wait_js(b: &Browser, what: &str, body: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let v = b.js(body).await;
-        if truthy(&v) {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out waiting for {what}; last value: {v}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
-}
 
 #[tokio::test]
 async fn a_file_is_previewed_mapped_dry_run_and_imported_from_the_page() {

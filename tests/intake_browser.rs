@@ -6,46 +6,9 @@
 mod browser_support;
 mod common;
 
-use std::time::Duration;
-
-use browser_support::{screenshot_dir, with_browser, Browser, WAIT};
+use browser_support::{click, screenshot_dir, type_into, wait_js, with_browser, Browser};
 use common::{spawn_app, Account, TestApp};
-use fantoccini::Locator;
 use serde_json::Value;
-
-async fn wait_js(b: &Browser, what: &str, body: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let v = b.js(body).await;
-        if browser_support::truthy(&v) {
-            return v;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out waiting for {what}; last value: {v}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
-}
-
-async fn type_into(b: &Browser, css: &str, text: &str) {
-    let el = b
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
 
 async fn sign_in(b: &Browser, app: &TestApp, account: &Account, path: &str) {
     b.client.goto(&format!("{}{path}", app.base)).await.unwrap();

@@ -451,6 +451,84 @@ fn tail(log: &Path) -> String {
     )
 }
 
+// Page helpers shared by the dashboard's browser tests (the widget ones are methods above).
+
+/// Polls a page script (a function body: use `return`) until it returns something
+/// truthy; panics with the last value and the page's URL after `WAIT`.
+pub async fn wait_js(b: &Browser, what: &str, body: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let v = b.js(body).await;
+        if truthy(&v) {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let url = b
+                .client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!("timed out waiting for {what}; last value: {v}; at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page's path (with its query, if any) is `path`.
+pub async fn wait_path(b: &Browser, path: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(u) = b.client.current_url().await {
+            let here = match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_string(),
+            };
+            if here == path {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("expected to be at {path}, still at {here}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A real click on the first element matching `css`.
+pub async fn click(b: &Browser, css: &str) {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+/// Clears the field matching `css` and types `text` into it, key by key.
+pub async fn type_into(b: &Browser, css: &str, text: &str) {
+    let el = b
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// The trimmed text of the first element matching `css` ("" when there is none).
+pub async fn text(b: &Browser, css: &str) -> String {
+    let css = serde_json::to_string(css).unwrap();
+    b.js(&format!(
+        "const e = document.querySelector({css}); return e ? e.textContent.trim() : '';"
+    ))
+    .await
+    .as_str()
+    .unwrap_or("")
+    .to_string()
+}
+
 pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
