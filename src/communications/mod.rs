@@ -234,7 +234,7 @@ async fn log_communication(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CommFilter {
-    /// Only this channel: email, sms, phone_call or chat.
+    /// Only this channel: email, sms, phone_call, chat or form.
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<String>)]
     pub kind: Option<Channel>,

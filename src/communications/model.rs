@@ -19,7 +19,7 @@ pub const COMM_COLUMNS: &str = "id, lead_id, type, direction, \"timestamp\", fro
 pub struct Communication {
     pub id: i64,
     pub lead_id: i64,
-    /// email, sms, phone_call or chat.
+    /// email, sms, phone_call, chat or form.
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
     pub kind: String,

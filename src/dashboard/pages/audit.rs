@@ -6,16 +6,16 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::format::Clock;
-use super::{error_page, layout, param, query_map, PageError};
+use super::{admins_only, layout, param, query_map, PageError};
 use crate::audit::AuditParams;
 use crate::auth::session::{self, Dash};
-use crate::auth::{users, Role};
+use crate::auth::users;
 use crate::dashboard::render;
 use crate::state::AppState;
 
@@ -98,13 +98,11 @@ pub async fn audit(
     Dash(s): Dash,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    if s.role < Role::Admin {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Admins and owners only",
-            "The audit log is for the admins and owners of your company.",
-        )
-        .into_response());
+    if let Some(refused) = admins_only(
+        s.role,
+        "The audit log is for the admins and owners of your company.",
+    ) {
+        return Ok(refused);
     }
     let q = query_map(q);
     let action = param(&q, "action")

@@ -5,12 +5,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 
-use super::{error_page, layout, PageError};
+use super::{admins_only, layout, PageError};
 use crate::auth::session::Dash;
-use crate::auth::Role;
 use crate::dashboard::render;
 use crate::imports::csv_map::Field;
 use crate::state::AppState;
@@ -41,13 +40,11 @@ fn label(f: Field) -> &'static str {
 }
 
 pub async fn imports(State(_state): State<AppState>, Dash(s): Dash) -> Result<Response, PageError> {
-    if s.role < Role::Admin {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Admins and owners only",
-            "Importing and exporting leads is for the admins and owners of your company.",
-        )
-        .into_response());
+    if let Some(refused) = admins_only(
+        s.role,
+        "Importing and exporting leads is for the admins and owners of your company.",
+    ) {
+        return Ok(refused);
     }
     let fields: Vec<minijinja::Value> = Field::ALL
         .into_iter()

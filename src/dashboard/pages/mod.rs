@@ -125,6 +125,13 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     )
 }
 
+/// The 403 page a member gets on a page for admins and owners (`None` lets them in);
+/// `message` says what the page is for.
+pub fn admins_only(role: crate::auth::Role, message: &str) -> Option<Response> {
+    (role < crate::auth::Role::Admin)
+        .then(|| error_page(StatusCode::FORBIDDEN, "Admins and owners only", message))
+}
+
 /// The answer to a form posted without the session's CSRF token: nothing was done.
 pub fn csrf_rejected() -> Response {
     error_page(

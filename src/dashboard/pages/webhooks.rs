@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
 
 use super::format::Clock;
-use super::{error_page, layout, param, query_map, PageError};
+use super::{admins_only, layout, param, query_map, PageError};
 use crate::auth::session::Dash;
-use crate::auth::Role;
 use crate::dashboard::render;
 use crate::state::AppState;
 use crate::webhooks_out::api::{list_deliveries, DeliveryParams};
@@ -40,13 +39,11 @@ pub async fn webhooks(
     Dash(s): Dash,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    if s.role < Role::Admin {
-        return Ok(error_page(
-            StatusCode::FORBIDDEN,
-            "Admins and owners only",
-            "Webhooks are set up by the admins and owners of your company.",
-        )
-        .into_response());
+    if let Some(refused) = admins_only(
+        s.role,
+        "Webhooks are set up by the admins and owners of your company.",
+    ) {
+        return Ok(refused);
     }
     let q = query_map(q);
     let subscription = param(&q, "subscription").and_then(|v| v.parse::<i64>().ok());
