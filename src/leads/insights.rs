@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::AuthAccount;
 use crate::error::{ApiError, Result};
 use crate::extract::{Json, Path, Query};
-use crate::leads::store;
+use crate::leads::aggregates;
 use crate::leads::{self, Lead};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::state::AppState;
@@ -151,10 +151,8 @@ async fn summary(
     AuthAccount(account): AuthAccount,
     Path(id): Path<i64>,
 ) -> Result<Json<tracker::summary::Summary>> {
-    let mut conn = state.pool.acquire().await?;
-    store::load_facts(&mut conn, account, id).await?;
-    let touches = store::load_touches(&mut conn, id).await?;
-    Ok(Json(tracker::summary::summarize(&touches)))
+    let history = aggregates::current(&state.pool, account, id).await?;
+    Ok(Json(tracker::summary::summary_of(&history.aggregate)))
 }
 
 /// The rich lead profile: everything the tracker knows, in one response.
@@ -184,23 +182,21 @@ async fn profile(
     AuthAccount(account): AuthAccount,
     Path(id): Path<i64>,
 ) -> Result<Json<Profile>> {
-    // Four reads at once: the answer takes the longest (the touches), not their sum.
-    // Nothing is returned unless all succeed, and the facts and lead reads check the account.
-    let facts = async {
-        let mut conn = state.pool.acquire().await?;
-        store::load_facts(&mut conn, account, id).await
-    };
-    let touches = async {
-        let mut conn = state.pool.acquire().await?;
-        store::load_touches(&mut conn, id).await
-    };
-    let ((facts, tz), touches, lead, timeline) = tokio::try_join!(
-        facts,
-        touches,
+    // Three small reads at once (none grows with the history): the lead's facts with its
+    // aggregate of the whole history and its most recent touches (`leads::aggregates`),
+    // the lead and the timeline. Nothing is returned unless all succeed; the facts and
+    // lead reads check the account.
+    let (history, lead, timeline) = tokio::try_join!(
+        aggregates::current(&state.pool, account, id),
         leads::get(&state.pool, account, id),
         timeline_items(&state.pool, id, true, None, 20)
     )?;
-    let ins = tracker::analyze(&facts, &touches, tz, Utc::now());
+    let ins = tracker::analyze_from(
+        &history.facts,
+        &history.aggregate,
+        &history.recent(),
+        Utc::now(),
+    );
     Ok(Json(Profile {
         lead,
         score: ins.score,

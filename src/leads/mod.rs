@@ -1,5 +1,6 @@
 //! Leads: identity (find-or-create by normalized email / E.164 phone) and the lead API.
 
+pub mod aggregates;
 pub mod attribution;
 pub mod insights;
 pub mod store;

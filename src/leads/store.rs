@@ -8,6 +8,7 @@ use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Channel, Direction, LeadStatus, SentimentLabel};
 use crate::error::{ApiError, Result};
 use crate::hours::Zone;
+use crate::tracker::aggregate::Aggregate;
 use crate::tracker::model::{LeadFacts, Touch};
 
 /// Touches the stored (list-view) insights are computed from: the most recent ones (the
@@ -44,6 +45,60 @@ pub async fn load_facts(
     Ok((facts_of(row), zone))
 }
 
+/// A lead's `lead_aggregates` row as read (see `crate::leads::aggregates`).
+#[derive(Debug, Clone)]
+pub struct StoredAggregate {
+    /// Bumped by every write of the row: a write-back only lands on the version it read.
+    pub version: i64,
+    /// `accounts.timezone` the local hours were counted in.
+    pub zone: String,
+    /// The folded history with its scores; `None`: forgotten, to be rebuilt.
+    pub aggregate: Option<Aggregate>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FactsAggregateRow {
+    #[sqlx(flatten)]
+    facts: FactsRow,
+    agg_version: Option<i64>,
+    agg_zone: Option<String>,
+    agg_state: Option<sqlx::types::Json<Aggregate>>,
+    agg_scores: Option<Vec<f32>>,
+}
+
+/// [`load_facts`], with the account's time zone as written and the lead's stored aggregate
+/// row, if it has one.
+pub async fn load_facts_and_aggregate(
+    conn: &mut PgConnection,
+    account: AccountId,
+    lead_id: i64,
+) -> Result<(LeadFacts, Zone, String, Option<StoredAggregate>)> {
+    let row: FactsAggregateRow = sqlx::query_as(
+        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
+                l.status, a.timezone, g.version as agg_version, g.zone as agg_zone, g.state as agg_state,
+                g.scores as agg_scores
+         from leads l join accounts a on a.id = l.account_id
+         left join lead_aggregates g on g.lead_id = l.id
+         where l.id = $1 and l.account_id = $2",
+    )
+    .bind(lead_id)
+    .bind(account)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(ApiError::NotFound("lead"))?;
+    let timezone = row.facts.timezone.clone();
+    let zone = Zone::parse(&timezone).unwrap_or_default();
+    let stored = row.agg_version.map(|version| StoredAggregate {
+        version,
+        zone: row.agg_zone.unwrap_or_default(),
+        aggregate: row.agg_state.map(|state| Aggregate {
+            scores: row.agg_scores.unwrap_or_default(),
+            ..state.0
+        }),
+    });
+    Ok((facts_of(row.facts), zone, timezone, stored))
+}
+
 /// One touch as the profile query returns it: the enumerations packed into one small
 /// integer so a 10,000-touch history decodes without a string allocation per field.
 type PackedTouch = (i64, DateTime<Utc>, i16, Option<f32>, Option<i32>);
@@ -62,6 +117,37 @@ pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<T
              from communications where lead_id = $1 order by \"timestamp\", id"
     ))
     .bind(lead_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, timestamp, code, sentiment_score, duration)| {
+            unpack(id, timestamp, code, sentiment_score, duration)
+        })
+        .collect())
+}
+
+/// The lead's touches after `(timestamp, id)` `after`, together with its `window` most
+/// recent ones, in time order: what a stored aggregate lacks, and the score's window.
+pub async fn load_touches_after(
+    conn: &mut PgConnection,
+    lead_id: i64,
+    after: (DateTime<Utc>, i64),
+    window: i64,
+) -> Result<Vec<Touch>> {
+    let rows: Vec<PackedTouch> = sqlx::query_as(&format!(
+        "select id, \"timestamp\", code, sentiment_score, duration from (
+             (select id, \"timestamp\", {PACKED_CODE} as code, sentiment_score, duration
+              from communications where lead_id = $1 and (\"timestamp\", id) > ($2, $3))
+             union
+             (select id, \"timestamp\", {PACKED_CODE}, sentiment_score, duration
+              from communications where lead_id = $1 order by \"timestamp\" desc, id desc limit $4)
+         ) t order by \"timestamp\", id"
+    ))
+    .bind(lead_id)
+    .bind(after.0)
+    .bind(after.1)
+    .bind(window)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -36,8 +36,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Channel, Direction, SentimentLabel};
+use crate::tracker::aggregate::Aggregate;
 use crate::tracker::model::Touch;
-use crate::tracker::summary::{latest_inbound_sentiment, sorted_touches, Summary};
+use crate::tracker::summary::{sorted_touches, touch_sentiment, Summary};
 
 /// `responsive` when the response rate is at least this.
 pub const RESPONSIVE_MIN_RATE: f64 = 0.5;
@@ -126,21 +127,28 @@ pub fn trailing_outbound_streak(sorted: &[&Touch]) -> u32 {
 
 /// Engagement level, preferred channel and patterns of a lead (touches in any order).
 pub fn engagement(touches: &[Touch], summary: &Summary, now: DateTime<Utc>) -> Engagement {
-    let sorted = sorted_touches(touches);
-    let total = sorted.len() as u32;
+    let agg = Aggregate::of(touches, crate::hours::Zone::default());
+    engagement_from(&agg, &sorted_touches(touches), summary, now)
+}
 
+/// [`engagement`] from the lead's aggregate and its most recent touches (time order; the
+/// last [`crate::tracker::SCORE_WINDOW`] are enough: the recent-inbound count and the
+/// outbound streak only matter below 10 and 3 touches).
+pub fn engagement_from(
+    agg: &Aggregate,
+    recent: &[&Touch],
+    summary: &Summary,
+    now: DateTime<Utc>,
+) -> Engagement {
+    let total = agg.total();
     let recent_from = now - Duration::days(HIGHLY_ENGAGED_WINDOW_DAYS);
-    let mut inbound = 0u32;
-    let mut recent_inbound = 0u32;
-    let mut inbound_channels = [false; 5];
-    for t in sorted.iter().filter(|t| t.direction == Direction::Inbound) {
-        inbound += 1;
-        if t.timestamp >= recent_from {
-            recent_inbound += 1;
-        }
-        inbound_channels[channel_index(t.channel)] = true;
-    }
-    let latest_sentiment = latest_inbound_sentiment(&sorted);
+    let inbound = agg.by_direction(Direction::Inbound);
+    let recent_inbound = recent
+        .iter()
+        .filter(|t| t.direction == Direction::Inbound && t.timestamp >= recent_from)
+        .count() as u32;
+    let inbound_channels = agg.counts.map(|c| c[0] > 0);
+    let latest_sentiment = agg.rated_inbound.and_then(|r| touch_sentiment(&r.touch()));
     let since_last_inbound = summary.last_inbound_at.map(|at| now - at);
 
     let mut patterns: Vec<&str> = Vec::new();
@@ -166,15 +174,15 @@ pub fn engagement(touches: &[Touch], summary: &Summary, now: DateTime<Utc>) -> E
     }
     let quiet_since_inbound =
         since_last_inbound.is_some_and(|d| d >= Duration::days(GONE_QUIET_DAYS));
-    if quiet_since_inbound || trailing_outbound_streak(&sorted) >= GONE_QUIET_UNANSWERED_OUTBOUND {
+    if quiet_since_inbound || trailing_outbound_streak(recent) >= GONE_QUIET_UNANSWERED_OUTBOUND {
         patterns.push("gone_quiet");
     }
     if inbound_channels.iter().filter(|&&b| b).count() >= 2 {
         patterns.push("multi_channel");
     }
-    if sorted
-        .first()
-        .is_some_and(|first| now - first.timestamp <= Duration::hours(NEW_LEAD_HOURS))
+    if agg
+        .first
+        .is_some_and(|first| now - first.at <= Duration::hours(NEW_LEAD_HOURS))
     {
         patterns.push("new_lead");
     }
@@ -212,7 +220,7 @@ pub fn engagement(touches: &[Touch], summary: &Summary, now: DateTime<Utc>) -> E
 
     Engagement {
         level,
-        preferred_channel: preferred_inbound_channel(&sorted),
+        preferred_channel: agg.preferred_inbound_channel(),
         patterns: patterns.into_iter().map(String::from).collect(),
         total_touchpoints: total,
     }

@@ -41,13 +41,14 @@
 //! won → 1.0, lost → 0.0. Replace with a fitted model once outcomes exist.
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Channel, Direction, LeadStatus};
+use crate::tracker::aggregate::Aggregate;
 use crate::tracker::engagement::{Engagement, Level};
 use crate::tracker::model::{LeadFacts, Touch};
-use crate::tracker::summary::{sentiment_value, sorted_touches, Summary};
+use crate::tracker::summary::{sentiment_value, Summary};
 
 /// The eight profile fields counted by `completeness`, in order.
 pub const PROFILE_FIELDS: [&str; 8] = [
@@ -169,27 +170,35 @@ pub fn enrich(
     zone: crate::hours::Zone,
     now: DateTime<Utc>,
 ) -> Enrichment {
+    let agg = Aggregate::of(touches, zone);
+    enrich_from(facts, &agg, summary, engagement, score, now)
+}
+
+/// [`enrich`] from the lead's aggregate (folded in the account's zone).
+pub fn enrich_from(
+    facts: &LeadFacts,
+    agg: &Aggregate,
+    summary: &Summary,
+    engagement: &Engagement,
+    score: i32,
+    now: DateTime<Utc>,
+) -> Enrichment {
     let missing = missing_fields(facts);
     let known_count = (PROFILE_FIELDS.len() - missing.len()) as u32;
     let completeness = ((known_count * 100 + 4) / 8) as u8;
 
-    let sorted = sorted_touches(touches);
-
-    let mut hours = [0u32; 24];
+    let hours = agg.hours;
     let mut bands = [0u32; 4];
-    let mut weekend = 0u32;
-    let mut per_channel: BTreeMap<Channel, u32> = Channel::ALL.iter().map(|&c| (c, 0)).collect();
-    let mut inbound = 0u32;
-    for t in sorted.iter().filter(|t| t.direction == Direction::Inbound) {
-        inbound += 1;
-        let local = zone.local(t.timestamp);
-        hours[local.hour() as usize] += 1;
-        bands[day_band(local.hour())] += 1;
-        if matches!(local.weekday(), Weekday::Sat | Weekday::Sun) {
-            weekend += 1;
-        }
-        *per_channel.entry(t.channel).or_default() += 1;
+    for (hour, n) in hours.iter().enumerate() {
+        bands[day_band(hour as u32)] += n;
     }
+    let weekend = agg.weekend;
+    let per_channel: BTreeMap<Channel, u32> = Channel::ALL
+        .iter()
+        .zip(agg.counts)
+        .map(|(&c, [i, _])| (c, i))
+        .collect();
+    let inbound = agg.by_direction(Direction::Inbound);
 
     let best_contact_hour = (inbound > 0).then(|| {
         // max_by_key keeps the last maximum; iterate backwards for the earliest
@@ -234,10 +243,7 @@ pub fn enrich(
             patterns.push(channel_preference_phrase(channel).into());
         }
     }
-    if sorted
-        .first()
-        .is_some_and(|t| t.direction == Direction::Inbound)
-    {
+    if agg.first.is_some_and(|t| t.direction == Direction::Inbound) {
         patterns.push("reached out first".into());
     }
 
@@ -250,11 +256,9 @@ pub fn enrich(
                 Level::Medium => 0.5,
                 Level::Low => 0.0,
             };
-            let sentiment = sorted
-                .iter()
-                .rev()
-                .filter(|t| t.direction == Direction::Inbound)
-                .find_map(|t| sentiment_value(t))
+            let sentiment = agg
+                .rated_inbound
+                .and_then(|r| sentiment_value(&r.touch()))
                 .unwrap_or(0.0);
             let recency = summary.last_inbound_at.map_or(0.0, |at| {
                 let days = ((now - at).num_seconds().max(0)) as f64 / 86_400.0;

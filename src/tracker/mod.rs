@@ -21,11 +21,14 @@
 //!
 //! [`analyze`] computes all of them in one go.
 
+pub mod aggregate;
 pub mod engagement;
 pub mod enrichment;
 pub mod extract;
 pub mod model;
 pub mod next_action;
+#[cfg(test)]
+mod reference;
 pub mod scoring;
 pub mod sentiment;
 pub mod summary;
@@ -115,25 +118,28 @@ pub fn analyze(
     zone: crate::hours::Zone,
     now: DateTime<Utc>,
 ) -> Insights {
-    let score = if touches.len() > SCORE_WINDOW {
-        let mut recent = touches.to_vec();
-        recent.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.id.cmp(&b.id)));
-        scoring::lead_score(facts, &recent[recent.len() - SCORE_WINDOW..], now)
-    } else {
-        scoring::lead_score(facts, touches, now)
-    };
-    let summary = summary::summarize(touches);
-    let engagement = engagement::engagement(touches, &summary, now);
-    let next_action = next_action::next_action(facts, touches, &summary, &engagement, now);
-    let enrichment = enrichment::enrich(
-        facts,
-        touches,
-        &summary,
-        &engagement,
-        score.score,
-        zone,
-        now,
-    );
+    let agg = aggregate::Aggregate::of(touches, zone);
+    analyze_from(facts, &agg, &summary::sorted_touches(touches), now)
+}
+
+/// [`analyze`] from the lead's aggregate (folded in the account's zone, see
+/// [`aggregate`]) and its most recent touches in time order: the same insights as over
+/// the whole history as long as `recent` holds the last [`SCORE_WINDOW`] touches (or all).
+pub fn analyze_from(
+    facts: &LeadFacts,
+    agg: &aggregate::Aggregate,
+    recent: &[&Touch],
+    now: DateTime<Utc>,
+) -> Insights {
+    let window: Vec<Touch> = recent[recent.len().saturating_sub(SCORE_WINDOW)..]
+        .iter()
+        .map(|&t| t.clone())
+        .collect();
+    let score = scoring::lead_score(facts, &window, now);
+    let summary = summary::summary_of(agg);
+    let engagement = engagement::engagement_from(agg, recent, &summary, now);
+    let next_action = next_action::next_action_from(facts, agg, recent, &summary, &engagement, now);
+    let enrichment = enrichment::enrich_from(facts, agg, &summary, &engagement, score.score, now);
     Insights {
         score,
         summary,

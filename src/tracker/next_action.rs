@@ -33,11 +33,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Channel, Direction, LeadStatus, SentimentLabel};
+use crate::tracker::aggregate::Aggregate;
 use crate::tracker::engagement::{Engagement, Level};
 use crate::tracker::model::{LeadFacts, Touch};
-use crate::tracker::summary::{
-    latest_inbound_sentiment, sorted_touches, touch_sentiment, Summary, Trend,
-};
+use crate::tracker::summary::{sorted_touches, touch_sentiment, Summary, Trend};
 
 /// An unanswered inbound touch younger than this many minutes is `urgent`.
 pub const URGENT_WITHIN_MINUTES: i64 = 60;
@@ -180,9 +179,28 @@ pub fn next_action(
     engagement: &Engagement,
     now: DateTime<Utc>,
 ) -> NextAction {
+    let agg = Aggregate::of(touches, crate::hours::Zone::default());
+    next_action_from(
+        facts,
+        &agg,
+        &sorted_touches(touches),
+        summary,
+        engagement,
+        now,
+    )
+}
+
+/// [`next_action`] from the lead's aggregate and its most recent touches (time order).
+pub fn next_action_from(
+    facts: &LeadFacts,
+    agg: &Aggregate,
+    recent: &[&Touch],
+    summary: &Summary,
+    engagement: &Engagement,
+    now: DateTime<Utc>,
+) -> NextAction {
     let name = who(facts);
-    let sorted = sorted_touches(touches);
-    let last = sorted.last().copied();
+    let last = recent.last().copied();
     let default_channel = engagement
         .preferred_channel
         .or_else(|| contact_channel(facts))
@@ -252,7 +270,7 @@ pub fn next_action(
     }
 
     // 4. unhappy lead
-    let latest_inbound = latest_inbound_sentiment(&sorted);
+    let latest_inbound = agg.rated_inbound.and_then(|r| touch_sentiment(&r.touch()));
     let declining_negative = summary.sentiment_trend == Trend::Declining
         && summary.most_recent_sentiment == Some(SentimentLabel::Negative);
     if latest_inbound == Some(SentimentLabel::Negative) || declining_negative {
@@ -261,11 +279,8 @@ pub fn next_action(
         } else {
             engagement.preferred_channel.or(default_channel)
         };
-        let rated = sorted
-            .iter()
-            .rev()
-            .find(|t| t.direction == Direction::Inbound && touch_sentiment(t).is_some())
-            .or_else(|| sorted.iter().rev().find(|t| touch_sentiment(t).is_some()));
+        let rated = agg.rated_inbound.or(agg.rated).map(|r| r.touch());
+        let rated = rated.as_ref();
         let mut reason = match rated {
             Some(t) => format!(
                 "{} most recent {} {} ago read as negative",
@@ -338,7 +353,7 @@ pub fn next_action(
     // 8. silence
     let (silent_since, ever_replied) = match summary.last_inbound_at {
         Some(at) => (at, true),
-        None => (sorted[0].timestamp, false),
+        None => (agg.first.map_or(last.timestamp, |f| f.at), false),
     };
     let silence = now - silent_since;
     let silence_text = if ever_replied {

@@ -34,13 +34,14 @@
 //! - **`unanswered_inbound`**: inbound touches after our last outbound (all
 //!   inbound touches when we never reached out).
 //!
-//! Runs in O(n log n) (one sort, one pass).
+//! Runs in O(n log n) (one sort, one pass); [`summary_of`] in O(1) plus the trend's scores.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{Channel, Direction, SentimentLabel};
+use crate::tracker::aggregate::Aggregate;
 use crate::tracker::model::Touch;
 
 /// Minimum number of scored inbound touches before a trend other than stable.
@@ -155,115 +156,55 @@ pub(crate) fn round_to(value: f64, places: i32) -> f64 {
     (value * factor).round() / factor
 }
 
-fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    (to - from).num_milliseconds() as f64 / 1000.0
-}
-
 /// Summarizes a lead's touches (any order). See the module docs for definitions.
 pub fn summarize(touches: &[Touch]) -> Summary {
-    let sorted = sorted_touches(touches);
+    summary_of(&Aggregate::of(touches, crate::hours::Zone::default()))
+}
 
-    let mut by_type: BTreeMap<String, u32> = Channel::ALL
+/// Mean of `ms` over `n` samples in `unit_secs` units, rounded to 2 decimals.
+pub(crate) fn mean_in(ms: i64, n: u32, unit_secs: f64) -> Option<f64> {
+    (n > 0).then(|| round_to(ms as f64 / 1000.0 / f64::from(n) / unit_secs, 2))
+}
+
+/// The summary from a lead's aggregate (see [`crate::tracker::aggregate`]).
+pub fn summary_of(agg: &Aggregate) -> Summary {
+    let by_type: BTreeMap<String, u32> = Channel::ALL
         .iter()
-        .map(|c| (c.as_str().to_string(), 0))
+        .zip(agg.counts)
+        .map(|(c, [i, o])| (c.as_str().to_string(), i + o))
         .collect();
-    let mut inbound = 0u32;
-    let mut outbound = 0u32;
-
-    let mut answered = 0u32;
-    let mut lead_reply_secs = 0f64;
-    let mut our_reply_secs = 0f64;
-    let mut our_reply_count = 0u32;
-    let mut first_response_secs: Option<f64> = None;
-
-    // first inbound touch of the current run still waiting for our reply
-    let mut waiting_since: Option<DateTime<Utc>> = None;
-    let mut waiting_run_is_first = false;
-    let mut seen_inbound = false;
-
-    let mut last_inbound_at = None;
-    let mut last_outbound_at = None;
-    let mut unanswered_inbound = 0u32;
-
-    for (i, touch) in sorted.iter().enumerate() {
-        *by_type
-            .entry(touch.channel.as_str().to_string())
-            .or_default() += 1;
-        match touch.direction {
-            Direction::Outbound => {
-                outbound += 1;
-                if let Some(next) = sorted.get(i + 1) {
-                    if next.direction == Direction::Inbound {
-                        answered += 1;
-                        lead_reply_secs += seconds_between(touch.timestamp, next.timestamp);
-                    }
-                }
-                if let Some(since) = waiting_since.take() {
-                    let secs = seconds_between(since, touch.timestamp);
-                    our_reply_secs += secs;
-                    our_reply_count += 1;
-                    if waiting_run_is_first {
-                        first_response_secs = Some(secs);
-                    }
-                }
-                last_outbound_at = Some(touch.timestamp);
-                unanswered_inbound = 0;
-            }
-            Direction::Inbound => {
-                inbound += 1;
-                if waiting_since.is_none() {
-                    waiting_since = Some(touch.timestamp);
-                    waiting_run_is_first = !seen_inbound;
-                }
-                seen_inbound = true;
-                last_inbound_at = Some(touch.timestamp);
-                unanswered_inbound += 1;
-            }
-        }
-    }
-
+    let inbound = agg.by_direction(Direction::Inbound);
+    let outbound = agg.by_direction(Direction::Outbound);
     let by_direction: BTreeMap<String, u32> = [
         (direction_str(Direction::Inbound).to_string(), inbound),
         (direction_str(Direction::Outbound).to_string(), outbound),
     ]
     .into_iter()
     .collect();
-
-    let response_rate =
-        (outbound > 0).then(|| round_to(f64::from(answered) / f64::from(outbound), 3));
-    let avg_response_time_hours =
-        (answered > 0).then(|| round_to(lead_reply_secs / f64::from(answered) / 3600.0, 2));
-    let our_avg_response_time_minutes = (our_reply_count > 0)
-        .then(|| round_to(our_reply_secs / f64::from(our_reply_count) / 60.0, 2));
-    let first_response_time_minutes = first_response_secs.map(|s| round_to(s / 60.0, 2));
-
-    let most_recent_sentiment = latest_inbound_sentiment(&sorted)
-        .or_else(|| sorted.iter().rev().find_map(|t| touch_sentiment(t)));
-
+    let most_recent_sentiment = agg
+        .rated_inbound
+        .or(agg.rated)
+        .and_then(|r| touch_sentiment(&r.touch()));
+    let scores: Vec<f64> = agg.scores.iter().map(|&s| f64::from(s)).collect();
     Summary {
-        total_touchpoints: sorted.len() as u32,
+        total_touchpoints: inbound + outbound,
         by_type,
         by_direction,
-        response_rate,
-        avg_response_time_hours,
-        our_avg_response_time_minutes,
-        first_response_time_minutes,
+        response_rate: (outbound > 0)
+            .then(|| round_to(f64::from(agg.answered) / f64::from(outbound), 3)),
+        avg_response_time_hours: mean_in(agg.lead_reply_ms, agg.answered, 3600.0),
+        our_avg_response_time_minutes: mean_in(agg.our_reply_ms, agg.our_replies, 60.0),
+        first_response_time_minutes: agg.first_response_ms.and_then(|ms| mean_in(ms, 1, 60.0)),
         most_recent_sentiment,
-        sentiment_trend: sentiment_trend(&sorted),
-        last_inbound_at,
-        last_outbound_at,
-        unanswered_inbound,
+        sentiment_trend: trend_of(&scores),
+        last_inbound_at: agg.last_inbound_at,
+        last_outbound_at: agg.last_outbound_at,
+        unanswered_inbound: agg.unanswered_inbound,
     }
 }
 
-/// Trend of inbound sentiment scores (`sorted` in time order); see module docs.
-fn sentiment_trend(sorted: &[&Touch]) -> Trend {
-    let scores: Vec<f64> = sorted
-        .iter()
-        .filter(|t| t.direction == Direction::Inbound)
-        .filter_map(|t| t.sentiment_score.filter(|s| s.is_finite()))
-        .map(f64::from)
-        .collect();
+/// Trend of the inbound sentiment scores, in time order; see module docs.
+pub(crate) fn trend_of(scores: &[f64]) -> Trend {
     if scores.len() < TREND_MIN_SCORED {
         return Trend::Stable;
     }
