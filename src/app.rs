@@ -125,6 +125,7 @@ impl Application {
         config.bind = listener.local_addr()?;
         let state = AppState::new(pool, config, secrets, ai);
         tokio::spawn(state.chat.clone().listen(state.pool.clone()));
+        tokio::spawn(state.telnyx_numbers.clone().listen(state.pool.clone()));
         tokio::spawn(state.db_watch.clone().run(state.pool.clone()));
         Ok(Self {
             listener,

@@ -21,6 +21,8 @@ pub struct AppState {
     pub chat: crate::channels::chat::realtime::ChatHub,
     /// Telnyx webhook keys of the SMS integrations, cached for signature checks.
     pub telnyx_keys: crate::telnyx::events::KeyCache,
+    /// Owners of the Telnyx numbers, cached (kept in step by `LISTEN`).
+    pub telnyx_numbers: crate::telnyx::numbers::NumberCache,
     /// The recording path's batch writer (see `communications::record`).
     pub recorder: crate::communications::writer::Recorder,
     /// Whether PostgreSQL answers (see `db::watch`).
@@ -63,6 +65,7 @@ impl AppState {
             ai,
             chat: crate::channels::chat::realtime::ChatHub::new(),
             telnyx_keys: Default::default(),
+            telnyx_numbers: Default::default(),
         }
     }
 }

@@ -113,13 +113,28 @@ async fn a_signed_inbound_text_is_recorded_once_even_when_replayed() {
     assert_eq!(text.as_deref(), Some("Can you look at my roof?"));
     assert_eq!(attachments[0]["url"], "https://media.telnyx.com/1.jpg");
     assert_eq!(pmid.as_deref(), Some("msg-in-1"));
+    // The event is stored with the text (one statement), processed and with its account.
+    assert_eq!(
+        count(
+            &app,
+            &format!("select count(*) from webhook_events where event_id = 'ev-1' and processed_at is not null and account_id = {}", a.id)
+        )
+        .await,
+        1
+    );
+    // The same message again under another event id: no second text, both events kept.
+    let again = inbound("ev-2", "msg-in-1", LEAD, OURS, "Can you look at my roof?");
+    let r = deliver(&app, &signer, &again).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "duplicate");
+    assert_eq!(count(&app, "select count(*) from communications").await, 1);
     assert_eq!(
         count(
             &app,
             "select count(*) from webhook_events where processed_at is not null"
         )
         .await,
-        1
+        2
     );
     let leads = app.get(&a.key, "/api/leads").await;
     assert_eq!(leads.body["items"][0]["phone"], LEAD);
@@ -729,4 +744,82 @@ async fn an_inbound_text_with_nul_characters_is_kept_without_them() {
             .unwrap();
     assert_eq!(text.as_deref(), Some("Leak over the porch"));
     assert_eq!(count(&app, "select count(*) from quarantine").await, 0);
+}
+
+#[tokio::test]
+async fn a_number_moved_to_another_account_is_seen_by_every_replica() {
+    let signer = keypair();
+    let standin = StandIn::start().await;
+    let public = signer.public_b64();
+    let cfg = [
+        ("TELNYX_PUBLIC_KEY", public.as_str()),
+        ("TELNYX_API_BASE", standin.base.as_str()),
+    ];
+    let first = common::spawn_app_with(&cfg).await;
+    // A second replica on the same database: it answers the webhooks, the first is changed.
+    let pool2 = leadline::db::pool((*first.pool.connect_options()).clone(), 10)
+        .await
+        .unwrap();
+    let second = common::spawn_on_pool(pool2, &cfg).await;
+    let (a, b) = (first.account("A").await, first.account("B").await);
+    assert_eq!(
+        connect(&first, &a.key, &[OURS], json!({})).await.status,
+        200
+    );
+    let owner_of = |msg: String| {
+        let pool = first.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select account_id from communications where provider_message_id = $1",
+            )
+            .bind(msg)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    for i in 0..3 {
+        let ev = inbound(
+            &format!("ev-a{i}"),
+            &format!("msg-a{i}"),
+            LEAD,
+            OURS,
+            "hi A",
+        );
+        assert_eq!(deliver(&second, &signer, &ev).await.status, 200);
+        assert_eq!(owner_of(format!("msg-a{i}")).await, Some(a.id));
+    }
+    // The number moves to B (on the first replica).
+    let r = first
+        .send(
+            first
+                .http
+                .delete(format!("{}/api/integrations/sms/disconnect", first.base))
+                .bearer_auth(&a.key),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        connect(&first, &b.key, &[OURS], json!({})).await.status,
+        200
+    );
+    // The second replica's cache hears of it (NOTIFY): texts to the number are B's.
+    let mut moved_after = None;
+    for i in 0..100 {
+        let msg = format!("msg-b{i}");
+        let ev = inbound(&format!("ev-b{i}"), &msg, LEAD, OURS, "hi B");
+        assert_eq!(deliver(&second, &signer, &ev).await.status, 200);
+        if owner_of(msg).await == Some(b.id) {
+            moved_after = Some(i);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        moved_after.is_some(),
+        "the second replica kept the old owner"
+    );
+    let ev = inbound("ev-c", "msg-c", LEAD, OURS, "still B");
+    assert_eq!(deliver(&second, &signer, &ev).await.status, 200);
+    assert_eq!(owner_of("msg-c".into()).await, Some(b.id));
 }

@@ -28,8 +28,7 @@ use crate::extract::Json;
 use crate::outbox::{OutboxItem, Outcome};
 use crate::state::AppState;
 use crate::telnyx::events::{
-    account_for_number, mark_processed, parse_event, parse_public_key, store_event, verify, Stored,
-    VerifyError,
+    mark_processed, parse_event, parse_public_key, store_event, verify, Stored, VerifyError,
 };
 
 /// Reads a quarantined item again through the channel it came from.
@@ -198,7 +197,7 @@ async fn account_of_event(state: &AppState, body: &[u8]) -> Option<AccountId> {
         let Some(e164) = crate::phone::normalize_phone(&n.replace('\0', ""), region) else {
             continue;
         };
-        if let Ok(Some((account, _))) = account_for_number(&state.pool, &e164).await {
+        if let Ok(Some((account, _))) = state.telnyx_numbers.owner(&state.pool, &e164).await {
             return Some(account);
         }
     }

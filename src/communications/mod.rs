@@ -26,7 +26,7 @@ pub mod stats;
 pub mod writer;
 
 use model::COMM_COLUMNS;
-pub use model::{Communication, LeadRef, NewCommunication, Recorded};
+pub use model::{Communication, LeadRef, NewCommunication, Receipt, Recorded};
 
 /// Records one communication: validates, resolves the lead (creating it when unknown),
 /// dedupes on `(account, type, provider_message_id)` (a duplicate returns the existing

@@ -83,6 +83,19 @@ pub struct NewCommunication {
     /// Where the lead came from, kept when this communication creates the lead (or the lead
     /// has no source yet). Without one, a new lead's source is the channel.
     pub attribution: Option<crate::leads::attribution::Attribution>,
+    /// The provider's webhook event this communication came from, stored as processed in
+    /// the statement that stores the communication (one commit for both).
+    pub receipt: Option<Receipt>,
+}
+
+/// A provider webhook event, as `webhook_events` keeps it.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub provider: &'static str,
+    pub event_id: String,
+    pub event_type: String,
+    /// The whole delivery, as received.
+    pub payload: Value,
 }
 
 impl NewCommunication {
@@ -107,6 +120,7 @@ impl NewCommunication {
             provider_message_id: None,
             thread_key: None,
             attribution: None,
+            receipt: None,
         }
     }
 
@@ -212,6 +226,9 @@ impl NewCommunication {
 pub struct Recorded {
     pub communication: Communication,
     pub duplicate: bool,
+    /// Whether `NewCommunication::receipt` was stored with it (not for a duplicate: the
+    /// caller stores the event itself then).
+    pub receipt_stored: bool,
 }
 
 pub async fn find_by_provider_id(

@@ -297,10 +297,12 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                     rows.into_iter().map(|c| (c.lead_id, c)).collect();
                 for ready in existing {
                     let row = ready.lead_id.and_then(|id| rows.remove(&id));
+                    let receipt_stored = ready.job.work.new.receipt.is_some();
                     ready.job.answer(match row {
                         Some(communication) => Ok(Recorded {
                             communication,
                             duplicate: false,
+                            receipt_stored,
                         }),
                         None => {
                             Err(anyhow::anyhow!("a batched communication was not stored").into())
@@ -339,6 +341,7 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
         Ok(Some(communication)) => Ok(Recorded {
             communication,
             duplicate: false,
+            receipt_stored: job.work.new.receipt.is_some(),
         }),
         Ok(None) => return retry(job),
         Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
@@ -352,6 +355,7 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
                 Ok(Some(communication)) => Ok(Recorded {
                     communication,
                     duplicate: true,
+                    receipt_stored: false,
                 }),
                 Ok(None) => Err(anyhow::anyhow!("conflicting communication vanished").into()),
                 Err(e) => Err(e),
@@ -388,20 +392,41 @@ const INSERT_COLUMNS: &str = "account_id, lead_id, type, direction, \"timestamp\
      subject, content, metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score, \
      tags, provider, provider_message_id, thread_key";
 
-/// The rows to write as CTE `v`: `$1..$32` arrays bound by `bind_rows`, one element per job
-/// (the communication's columns, then the lead's insights and identity).
+/// The rows to write as CTE `v`: `$1..$36` arrays bound by `bind_rows`, one element per job
+/// (the communication's columns, then the lead's insights and identity, then its receipt).
 const ROWS_CTE: &str = "v as (
             select * from unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::timestamptz[],
                 $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::int4[],
                 $13::jsonb[], $14::bool[], $15::text[], $16::float4[], $17::jsonb[], $18::text[],
                 $19::text[], $20::text[], $21::int4[], $22::text[], $23::jsonb[], $24::jsonb[],
                 $25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::text[],
-                $31::text[], $32::jsonb[])
+                $31::text[], $32::jsonb[], $33::text[], $34::text[], $35::text[], $36::jsonb[])
             as v(account_id, lead_id, type, direction, at, from_address, to_address, subject, content,
                  metadata, status, duration, attachments, ai_generated, sentiment, sentiment_score,
                  tags, provider, provider_message_id, thread_key, score, band, breakdown, insights,
-                 new_status, name, property_address, email, phone, source, campaign, attribution)
+                 new_status, name, property_address, email, phone, source, campaign, attribution,
+                 ev_provider, ev_id, ev_type, ev_payload)
          )";
+
+/// Stores the receipts (`webhook_events`, processed) of the communications inserted by
+/// CTE `ins`, each `v` row matched to its inserted row by `matched`. As
+/// `telnyx::events::store_processed`: a stored event only gains its processing time and
+/// account.
+fn receipts_cte(matched: &str) -> String {
+    format!(
+        "ev as (
+            insert into webhook_events (provider, event_id, account_id, event_type, payload, processed_at)
+            select v.ev_provider, v.ev_id, v.account_id, v.ev_type, v.ev_payload, now()
+            from v {matched}
+            where v.ev_id is not null
+            on conflict (provider, event_id) do update
+                set processed_at = coalesce(webhook_events.processed_at, now()),
+                    account_id = coalesce(webhook_events.account_id, excluded.account_id)
+                where webhook_events.processed_at is null
+                   or (webhook_events.account_id is null and excluded.account_id is not null)
+         )"
+    )
+}
 
 /// The communication's values selected from `v`, with `lead` as its lead id.
 fn comm_values(lead: &str) -> String {
@@ -438,9 +463,11 @@ static WRITE_EXISTING: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
                 updated_at = now()
             from v
             where l.id = v.lead_id and l.account_id = v.account_id and v.lead_id in (select lead_id from ins)
-         )
+         ), {receipts}
          select * from ins",
-        values = comm_values("v.lead_id")
+        values = comm_values("v.lead_id"),
+        // a statement holds each lead once
+        receipts = receipts_cte("join ins on ins.lead_id = v.lead_id")
     )
 });
 
@@ -456,10 +483,14 @@ static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::n
                    insights, coalesce(new_status, 'new'), source, campaign, attribution
             from v
             on conflict do nothing returning id
-         )
-         insert into communications ({INSERT_COLUMNS})
-         select {values} from v, nl returning {COMM_COLUMNS}",
-        values = comm_values("nl.id")
+         ), ins as (
+            insert into communications ({INSERT_COLUMNS})
+            select {values} from v, nl returning {COMM_COLUMNS}
+         ), {receipts}
+         select * from ins",
+        values = comm_values("nl.id"),
+        // `v` has no lead id yet: its one row goes with the one inserted.
+        receipts = receipts_cte("cross join ins")
     )
 });
 
@@ -483,7 +514,7 @@ async fn write_new_lead(
     .await
 }
 
-/// Binds the `$1..$32` arrays of `ROWS_CTE`, one element per job of `batch`.
+/// Binds the `$1..$36` arrays of `ROWS_CTE`, one element per job of `batch`.
 fn bind_rows<'q>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, Communication, sqlx::postgres::PgArguments>,
     batch: &'q [Ready],
@@ -521,6 +552,10 @@ fn bind_rows<'q>(
     let mut source = Vec::with_capacity(n);
     let mut campaign = Vec::with_capacity(n);
     let mut attribution = Vec::with_capacity(n);
+    let mut ev_provider = Vec::with_capacity(n);
+    let mut ev_id = Vec::with_capacity(n);
+    let mut ev_type = Vec::with_capacity(n);
+    let mut ev_payload = Vec::with_capacity(n);
     for Ready {
         job,
         lead_id,
@@ -567,6 +602,11 @@ fn bind_rows<'q>(
         });
         campaign.push(first.and_then(|a| a.campaign.as_deref()));
         attribution.push(first.map_or_else(|| serde_json::json!({}), |a| a.detail_json()));
+        let receipt = new.receipt.as_ref();
+        ev_provider.push(receipt.map(|r| r.provider));
+        ev_id.push(receipt.map(|r| r.event_id.as_str()));
+        ev_type.push(receipt.map(|r| r.event_type.as_str()));
+        ev_payload.push(receipt.map(|r| &r.payload));
     }
     q.bind(account)
         .bind(lead)
@@ -600,4 +640,8 @@ fn bind_rows<'q>(
         .bind(source)
         .bind(campaign)
         .bind(attribution)
+        .bind(ev_provider)
+        .bind(ev_id)
+        .bind(ev_type)
+        .bind(ev_payload)
 }

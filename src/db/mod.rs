@@ -1,6 +1,7 @@
 //! The connection pool, migrations, and the embedded cluster used when `DATABASE_URL` is unset.
 
 pub mod embedded;
+pub mod listen;
 pub mod watch;
 
 use std::path::Path;

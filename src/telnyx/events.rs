@@ -173,21 +173,6 @@ impl KeyCache {
     }
 }
 
-/// The number's account and that integration's own webhook key, if any.
-pub async fn account_for_number(
-    pool: &PgPool,
-    e164: &str,
-) -> Result<Option<(AccountId, Option<String>)>> {
-    Ok(sqlx::query_as(
-        "select n.account_id, i.webhook_public_key from sms_numbers n
-         join sms_integrations i on i.id = n.integration_id
-         where n.phone_number = $1",
-    )
-    .bind(e164)
-    .fetch_optional(pool)
-    .await?)
-}
-
 /// A verified delivery, parsed.
 pub struct Event {
     pub id: String,

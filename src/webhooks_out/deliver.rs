@@ -550,36 +550,15 @@ fn lease(cfg: &super::WebhooksConfig) -> Duration {
     cfg.timeout + Duration::from_secs(20)
 }
 
-/// Wakes `wake` on every `NOTIFY` of the triggers, reconnecting after errors.
+/// Wakes `wake` on every `NOTIFY` of the triggers, and on (re)connecting (a delivery may
+/// have been queued meanwhile).
 async fn listen(pool: PgPool, wake: Arc<Notify>) {
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        let mut l = match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhooks: cannot LISTEN; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
-            }
-        };
-        if let Err(e) = l.listen(super::emit::CHANNEL).await {
-            tracing::warn!(error = %e, "webhooks: cannot LISTEN; retrying");
-            tokio::time::sleep(backoff).await;
-            continue;
+    crate::db::listen::run(&pool, super::emit::CHANNEL, "webhooks", |note| {
+        if note != crate::db::listen::Note::Lost {
+            wake.notify_one();
         }
-        backoff = Duration::from_millis(200);
-        wake.notify_one();
-        loop {
-            match l.recv().await {
-                Ok(_) => wake.notify_one(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhooks: LISTEN connection lost");
-                    break;
-                }
-            }
-        }
-    }
+    })
+    .await
 }
 
 /// Starts the worker of this process (unless `LEADLINE_WEBHOOKS_WORKER=false`).

@@ -170,7 +170,7 @@ async fn call_account(
     let region = state.config.default_region;
     for (number, ours_is_from) in [(to, false), (from, true)] {
         if let Some(n) = number.and_then(|n| normalize_phone(n, region)) {
-            if let Some((a, k)) = webhook::account_for_number(&state.pool, &n).await? {
+            if let Some((a, k)) = state.telnyx_numbers.owner(&state.pool, &n).await? {
                 return Ok(Some((a, k, ours_is_from)));
             }
         }

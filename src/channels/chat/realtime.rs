@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
+
+use crate::db::listen::Note;
 
 const CHANNEL: &str = "leadline_chat";
 
@@ -96,46 +96,17 @@ impl ChatHub {
     /// Runs the `LISTEN` connection until the server stops, reconnecting after errors.
     pub async fn listen(self, pool: PgPool) {
         let mut stopping = self.stopping();
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            let listener = async {
-                let mut l = PgListener::connect_with(&pool).await?;
-                l.listen(CHANNEL).await?;
-                Ok::<_, sqlx::Error>(l)
-            };
-            let mut listener = tokio::select! {
-                l = listener => match l {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "chat: cannot LISTEN; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(10));
-                        continue;
-                    }
-                },
-                _ = stopping.changed() => return,
-            };
-            backoff = Duration::from_millis(200);
+        let listening = crate::db::listen::run(&pool, CHANNEL, "chat", |note| match note {
+            Note::Payload(p) => match serde_json::from_str::<Event>(p) {
+                Ok(ev) => self.dispatch(ev),
+                Err(e) => tracing::warn!(error = %e, "chat: unreadable notification"),
+            },
             // Anything sent while we were not listening is picked up by a re-read.
-            self.dispatch(Event::Resync);
-            loop {
-                let note = tokio::select! {
-                    n = listener.try_recv() => n,
-                    _ = stopping.changed() => return,
-                };
-                match note {
-                    Ok(Some(n)) => match serde_json::from_str::<Event>(n.payload()) {
-                        Ok(ev) => self.dispatch(ev),
-                        Err(e) => tracing::warn!(error = %e, "chat: unreadable notification"),
-                    },
-                    // The connection dropped; `try_recv` reconnects on the next call.
-                    Ok(None) => self.dispatch(Event::Resync),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "chat: LISTEN connection failed");
-                        break;
-                    }
-                }
-            }
+            Note::Connected | Note::Lost => self.dispatch(Event::Resync),
+        });
+        tokio::select! {
+            _ = listening => {}
+            _ = stopping.changed() => {}
         }
     }
 }

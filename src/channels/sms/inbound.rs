@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::communications::{self, LeadRef, NewCommunication};
+use crate::communications::{self, LeadRef, NewCommunication, Receipt};
 use crate::domain::{AccountId, Channel, Direction, Identity, Phone};
 use crate::error::{ApiError, Result};
 use crate::phone::normalize_phone;
@@ -40,7 +40,7 @@ pub(crate) async fn handle_received(state: &AppState, ev: &Event) -> Result<&'st
     let region = state.config.default_region;
     let to = first_to(p).0.and_then(|t| normalize_phone(t, region));
     let found = match &to {
-        Some(t) => webhook::account_for_number(&state.pool, t).await?,
+        Some(t) => state.telnyx_numbers.owner(&state.pool, t).await?,
         None => None,
     };
     if let Some((_, key)) = &found {
@@ -114,6 +114,16 @@ pub(crate) async fn handle_received(state: &AppState, ev: &Event) -> Result<&'st
         Some(Keyword::Help) => vec!["help".into()],
         None => vec![],
     };
+    // A plain text's event is stored with it, in the writer's statement. An opt-out or
+    // opt-in has a lead update to do first: its event is stored after that, below.
+    if kw.is_none() {
+        new.receipt = Some(Receipt {
+            provider: webhook::PROVIDER,
+            event_id: ev.id.clone(),
+            event_type: ev.event_type.clone(),
+            payload: ev.envelope.clone(),
+        });
+    }
     let recorded = match communications::record(state, account, new).await {
         Ok(r) => r,
         Err(e @ (ApiError::Unprocessable(..) | ApiError::NotFound(_))) => {
@@ -152,7 +162,9 @@ pub(crate) async fn handle_received(state: &AppState, ev: &Event) -> Result<&'st
         }
         Some(Keyword::Help) | None => {}
     }
-    done(Some(account)).await?;
+    if !recorded.receipt_stored {
+        done(Some(account)).await?;
+    }
     Ok(if recorded.duplicate {
         "duplicate"
     } else {
@@ -232,7 +244,7 @@ pub(crate) async fn handle_status(state: &AppState, ev: &Event) -> Result<&'stat
     let region = state.config.default_region;
     let from = phone_field(&ev.payload["from"]).and_then(|f| normalize_phone(f, region));
     let found = match &from {
-        Some(f) => webhook::account_for_number(&state.pool, f).await?,
+        Some(f) => state.telnyx_numbers.owner(&state.pool, f).await?,
         None => None,
     };
     if let Some((_, key)) = &found {
