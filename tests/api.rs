@@ -389,6 +389,91 @@ async fn a_batch_refused_for_one_repeated_id_still_answers_each_job() {
     assert_eq!(app.state.recorder.batched(), 3);
 }
 
+/// New leads queued together are created in one statement. A second new lead with an
+/// identity an earlier one in the batch took is not created: its job is read again and
+/// joins that lead. A batch refused for a repeated provider id is written one by one.
+#[tokio::test]
+async fn new_leads_queued_together_are_created_in_one_statement() {
+    use leadline::communications::{record, LeadRef, NewCommunication};
+    use leadline::domain::{AccountId, Channel, Direction, Email, Identity, Phone};
+    let app = spawn_app_with(&[("LEADLINE_RECORD_WRITERS", "1")]).await;
+    let a = app.account("Acme").await;
+    let phone = |i: usize| format!("+1312555040{i}");
+    let sms = |i: usize, email: Option<&str>, pmid: &str| {
+        let who = Identity {
+            phone: Phone::parse(&phone(i), phonenumber::country::Id::US),
+            email: email.and_then(Email::parse),
+            ..Identity::default()
+        };
+        let mut new =
+            NewCommunication::new(LeadRef::Identity(who), Channel::Sms, Direction::Inbound);
+        new.content = Some(format!("hello from {i}"));
+        new.from_address = Some(phone(i));
+        new.provider_message_id = Some(pmid.to_string());
+        new
+    };
+    // Queued in one go (this test's runtime runs the writer only once all are queued).
+    let jobs = [
+        sms(0, None, "n-0"),
+        sms(1, None, "n-1"),
+        sms(2, Some("kim@example.com"), "n-2"),
+        // the same phone as the job before, no email: a different key, the same person
+        sms(2, None, "n-3"),
+    ];
+    let outcomes = futures_util::future::join_all(
+        jobs.into_iter()
+            .map(|new| record(&app.state, AccountId(a.id), new)),
+    )
+    .await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    assert!(outcomes.iter().all(|o| !o.duplicate));
+    let lead = |i: usize| outcomes[i].communication.lead_id;
+    assert_eq!(lead(2), lead(3));
+    assert!(lead(0) != lead(1) && lead(1) != lead(2) && lead(0) != lead(2));
+    // Three new leads in one statement (then the fourth job, on its lead, alone).
+    assert_eq!(app.state.recorder.batched(), 3);
+    type LeadRow = (i64, Option<String>, Option<String>, String, i64);
+    let stored: Vec<LeadRow> = sqlx::query_as(
+        "select l.id, l.email, l.phone, l.source, count(c.id) from leads l
+         join communications c on c.lead_id = l.id group by l.id order by l.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 3);
+    let kim = stored.iter().find(|r| r.0 == lead(2)).unwrap();
+    assert_eq!(
+        (kim.1.as_deref(), kim.2.as_deref(), kim.3.as_str(), kim.4),
+        (Some("kim@example.com"), Some(phone(2).as_str()), "sms", 2)
+    );
+    let leads_before = stored.len();
+
+    // A repeated provider id refuses the batch: one by one, each gets its own answer.
+    let jobs = [
+        sms(5, None, "n-5"),
+        sms(6, None, "n-0"),
+        sms(7, None, "n-7"),
+    ];
+    let outcomes = futures_util::future::join_all(
+        jobs.into_iter()
+            .map(|new| record(&app.state, AccountId(a.id), new)),
+    )
+    .await;
+    let outcomes: Vec<_> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    assert!(!outcomes[0].duplicate && !outcomes[2].duplicate);
+    assert!(outcomes[1].duplicate);
+    assert_eq!(outcomes[1].communication.lead_id, lead(0));
+    let (leads, comms): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from leads), (select count(*) from communications)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // Two new leads (the repeat's sender got none: its text was already stored).
+    assert_eq!((leads, comms), (leads_before as i64 + 2, 6));
+    assert_eq!(app.state.recorder.batched(), 3);
+}
+
 #[tokio::test]
 async fn phone_formats_and_email_case_resolve_to_one_lead() {
     let app = spawn_app().await;

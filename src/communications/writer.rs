@@ -1,7 +1,8 @@
 //! The recording path's writer: what `record()` has validated is queued here and written
 //! in batches. Each shard is one task that takes everything queued to it, reads the
 //! snapshots of all their leads in one statement, computes each lead's score and insights,
-//! then inserts all the communications and updates all their leads in one statement.
+//! then inserts all the communications and updates all their leads in one statement (and
+//! creates the new leads with their first communications in one more).
 //!
 //! Why: a communication costs a read and a write whatever the batch size; per statement
 //! and per commit costs are paid once per batch instead of once per request, so under load
@@ -177,10 +178,14 @@ async fn write_all(pool: &PgPool, mut pending: Vec<Job>, batched: &AtomicU64) {
     }
 }
 
-/// A job that is ready to write: its lead exists and its insights are computed.
+/// A job that is ready to write: its lead exists (or is to be created) and its insights
+/// are computed.
 struct Ready {
     job: Job,
+    /// The existing lead; `None`: the job creates its lead.
     lead_id: Option<i64>,
+    /// The id taken for the lead this job creates, when new leads are written in a batch.
+    new_id: Option<i64>,
     stored: StoredInsights,
 }
 
@@ -214,7 +219,8 @@ async fn zones_of_new_leads(
 }
 
 /// One round: reads every job's lead, writes those of existing leads in one statement and
-/// creates the new leads one by one. Returns the jobs to run again.
+/// creates the new leads (with their first communications) in another. Returns the jobs
+/// to run again.
 async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<Job> {
     let keys: Vec<(AccountId, LeadKey<'_>)> = jobs
         .iter()
@@ -272,6 +278,7 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                 creating.push(Ready {
                     job,
                     lead_id: None,
+                    new_id: None,
                     stored,
                 });
             }
@@ -284,6 +291,7 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                 existing.push(Ready {
                     job,
                     lead_id: Some(snap.lead_id),
+                    new_id: None,
                     stored,
                 });
             }
@@ -319,12 +327,76 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
     } else {
         creating.splice(0..0, existing);
     }
-    for ready in creating {
+    let (new_leads, mut one_by_one): (Vec<Ready>, Vec<Ready>) =
+        creating.into_iter().partition(|r| r.lead_id.is_none());
+    if new_leads.len() > 1 {
+        match write_new_leads(pool, new_leads, batched).await {
+            Ok(again) => retry.extend(again),
+            Err(refused) => one_by_one.extend(refused),
+        }
+    } else {
+        one_by_one.extend(new_leads);
+    }
+    for ready in one_by_one {
         if let Some(job) = write_one(pool, ready).await {
             retry.push(job);
         }
     }
     retry
+}
+
+/// Creates the leads of `batch` (each job a new lead) with their first communications in
+/// one statement, and answers the jobs; returns those to read again (a lead whose email
+/// or phone another lead took meanwhile, or took first in this batch). When the statement
+/// is refused nothing was written: the jobs come back to be written one by one.
+async fn write_new_leads(
+    pool: &PgPool,
+    mut batch: Vec<Ready>,
+    batched: &AtomicU64,
+) -> std::result::Result<Vec<Job>, Vec<Ready>> {
+    // The ids first, so each job knows its row.
+    let ids: std::result::Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
+        "select nextval(pg_get_serial_sequence('leads', 'id')) from generate_series(1, $1)",
+    )
+    .bind(batch.len() as i64)
+    .fetch_all(pool)
+    .await;
+    match ids {
+        Ok(ids) if ids.len() == batch.len() => {
+            for (ready, id) in batch.iter_mut().zip(ids) {
+                ready.new_id = Some(id);
+            }
+        }
+        _ => return Err(batch),
+    }
+    let rows = match bind_rows(sqlx::query_as(WRITE_NEW_LEADS.as_str()), &batch)
+        .fetch_all(pool)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::debug!(error = %e, jobs = batch.len(), "recording: new-lead batch refused, writing one by one");
+            for ready in &mut batch {
+                ready.new_id = None;
+            }
+            return Err(batch);
+        }
+    };
+    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+    let mut rows: HashMap<i64, Communication> = rows.into_iter().map(|c| (c.lead_id, c)).collect();
+    let mut again = vec![];
+    for ready in batch {
+        let receipt_stored = ready.job.work.new.receipt.is_some();
+        match ready.new_id.and_then(|id| rows.remove(&id)) {
+            Some(communication) => ready.job.answer(Ok(Recorded {
+                communication,
+                duplicate: false,
+                receipt_stored,
+            })),
+            None => again.extend(retry(ready.job)),
+        }
+    }
+    Ok(again)
 }
 
 /// Writes one job (creating its lead when `lead_id` is `None`) and answers it; returns the
@@ -494,6 +566,31 @@ static WRITE_WITH_NEW_LEAD: std::sync::LazyLock<String> = std::sync::LazyLock::n
     )
 });
 
+/// New leads (ids taken beforehand, in `v.lead_id`) with their first communications. A
+/// lead whose email or phone is taken (by another lead, or by an earlier row here) is not
+/// created, nor its communication. Leads are inserted in identity order, so two servers'
+/// batches wait on each other's identities in the same order (no deadlock).
+static WRITE_NEW_LEADS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with {ROWS_CTE}, nl as (
+            insert into leads (id, account_id, name, email, phone, property_address, last_activity_at,
+                               score, score_band, score_breakdown, insights, status, source,
+                               campaign, attribution)
+            select lead_id, account_id, name, email, phone, property_address, at, score, band, breakdown,
+                   insights, coalesce(new_status, 'new'), source, campaign, attribution
+            from v order by account_id, email, phone
+            on conflict do nothing returning id
+         ), ins as (
+            insert into communications ({INSERT_COLUMNS})
+            select {values} from v where v.lead_id in (select id from nl) order by v.lead_id
+            returning {COMM_COLUMNS}
+         ), {receipts}
+         select * from ins",
+        values = comm_values("v.lead_id"),
+        receipts = receipts_cte("join ins on ins.lead_id = v.lead_id")
+    )
+});
+
 /// Inserts the communications of `batch` (each an existing, distinct lead) and updates their
 /// leads, atomically; returns the stored rows (in any order).
 async fn write_existing(pool: &PgPool, batch: &[Ready]) -> Result<Vec<Communication>, sqlx::Error> {
@@ -559,12 +656,13 @@ fn bind_rows<'q>(
     for Ready {
         job,
         lead_id,
+        new_id,
         stored,
     } in batch
     {
         let (work, new) = (&job.work, &job.work.new);
         account.push(work.account);
-        lead.push(*lead_id);
+        lead.push(lead_id.or(*new_id));
         kind.push(new.channel.as_str());
         direction.push(new.direction.as_str());
         at.push(work.at);
