@@ -121,7 +121,7 @@ pub async fn revoke(
     key_id: Option<i64>,
     prefix: Option<&str>,
 ) -> Result<bool> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let revoked: Option<i64> = sqlx::query_scalar(
         "update api_keys set revoked_at = now()
          where account_id = $1 and revoked_at is null and (id = $2 or prefix = $3)

@@ -109,7 +109,7 @@ where
 /// Claims up to `limit` due items, at most `per_account` held at once per account
 /// (counting what every replica holds). Abandoned `sending` items become `unknown` first.
 pub async fn claim(pool: &PgPool, limit: i64, per_account: i64) -> Result<Vec<OutboxItem>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("select pg_advisory_xact_lock($1)")
         .bind(CLAIM_LOCK)
         .execute(&mut *tx)

@@ -392,3 +392,39 @@ async fn a_read_never_stores_a_history_that_changed_behind_it() {
     assert!(forgotten(&app, lead).await);
     read_and_check(&app, &a, lead, "UTC").await;
 }
+
+/// A profile request that fails early (another account's lead: the lead read answers 404
+/// while the history read is still beginning its transaction) must not leave a pooled
+/// connection inside that read-only transaction: every later request still works.
+#[tokio::test]
+async fn a_refused_profile_read_leaves_no_connection_in_a_transaction() {
+    let app = spawn_app().await;
+    let a = app.account("Acme").await;
+    let b = app.account("Other").await;
+    let foreign = new_lead(&app, &b, "+13125558000".into()).await;
+    let path = format!("/api/leads/{foreign}/profile");
+    for _ in 0..25 {
+        let rs = join_all((0..20).map(|_| app.get(&a.key, &path))).await;
+        assert!(
+            rs.iter().all(|r| r.status == 404),
+            "{:?}",
+            rs.iter().map(|r| r.status).collect::<Vec<_>>()
+        );
+    }
+    // Writes through every pooled connection: none may be stuck in a read-only transaction.
+    let rs = join_all((0..40).map(|i| {
+        app.log(
+            &a.key,
+            json!({"type": "sms", "direction": "inbound", "content": "still here",
+                   "from_address": format!("+1312555{:04}", 8100 + i)}),
+        )
+    }))
+    .await;
+    for r in &rs {
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = app
+        .post(&a.key, "/api/templates", json!({"name": "t", "body": "hi"}))
+        .await;
+    assert!(r.status < 500, "{}", r.body);
+}

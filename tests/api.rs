@@ -1355,3 +1355,37 @@ async fn database_errors_that_mean_unavailable_answer_503_with_retry_after() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
+
+/// A caller dropped while its transaction's `BEGIN` is in flight (a client gone, a
+/// timeout) leaves no pooled connection inside that transaction (`db::begin`).
+#[tokio::test]
+async fn a_transaction_dropped_while_beginning_leaves_no_connection_inside_it() {
+    use futures_util::FutureExt;
+    let app = spawn_app().await;
+    // A pool of its own (the app's has connections out in its background tasks).
+    let pool = leadline::db::pool((*app.pool.connect_options()).clone(), 4)
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        // polled once, then dropped: the BEGIN is on its way
+        assert!(leadline::db::begin(&pool).now_or_never().is_none());
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every connection at once: one left inside a transaction began it 300 ms ago. (With
+    // `pool.begin()` in the loop above, 3 of the 4 were.)
+    let mut conns = vec![];
+    for _ in 0..4 {
+        conns.push(pool.acquire().await.unwrap());
+    }
+    for c in &mut conns {
+        let fresh: bool = sqlx::query_scalar(
+            "select xact_start > query_start - interval '100 ms'
+             from pg_stat_activity where pid = pg_backend_pid()",
+        )
+        .fetch_one(&mut **c)
+        .await
+        .unwrap();
+        assert!(fresh, "a pooled connection is still inside a transaction");
+    }
+}

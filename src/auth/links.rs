@@ -42,7 +42,7 @@ pub async fn issue(
     created_by: Option<i64>,
 ) -> Result<String> {
     let token = crate::auth::session::random_token();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("delete from user_tokens where user_id = $1 and purpose = $2 and used_at is null")
         .bind(user_id)
         .bind(purpose)

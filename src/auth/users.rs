@@ -168,7 +168,7 @@ pub async fn apply(
     id: i64,
     changes: &Changes,
 ) -> Result<User> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     // Owner changes of one account queue here, so two can't each remove "the other" owner.
     sqlx::query("select id from accounts where id = $1 for update")
         .bind(account)
@@ -224,7 +224,7 @@ where
 
 /// Stores a new password hash and ends all the user's sessions and pending sign-ins.
 pub async fn set_password(pool: &sqlx::PgPool, user_id: i64, phc: &str) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("update users set password_hash = $2, password_changed_at = now() where id = $1")
         .bind(user_id)
         .bind(phc)

@@ -127,7 +127,7 @@ async fn run_due(
     hours: &mut HashMap<AccountId, BusinessHours>,
     report: &mut Report,
 ) -> Result<usize> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let signals = super::signals_sql("e.lead_id", "e.enrolled_at");
     let due: Vec<DueRow> = sqlx::query_as(&format!(
         "select e.id, e.account_id, e.sequence_id, s.name as sequence_name, e.lead_id, e.step,

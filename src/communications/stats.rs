@@ -315,7 +315,7 @@ async fn fill_days(
     let (Some(first), Some(last)) = (missing.first(), missing.last()) else {
         return Ok(());
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     // Writers that change a past day hold this lock shared until they commit: the counts
     // below see every write that forgot one of these days, or the write forgets them after.
     sqlx::query("select pg_advisory_xact_lock(7011, $1::integer)")

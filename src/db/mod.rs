@@ -148,3 +148,27 @@ pub async fn ensure_database(pg: &EmbeddedPostgres, name: &str) -> anyhow::Resul
     conn.close().await.ok();
     Ok(())
 }
+
+/// Begins a transaction, in a task of its own. sqlx 0.8 rolls back a dropped transaction
+/// only once its `BEGIN` was answered: a caller dropped while the `BEGIN` is in flight (a
+/// client that went away, a timeout, a sibling future that failed first) returns the
+/// connection to the pool inside a transaction, where later users' writes would wait for
+/// somebody else's commit. In a task the `BEGIN` always completes, and a transaction
+/// nobody receives is dropped, so rolled back, before the connection is used again.
+pub async fn begin(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
+/// [`begin`] with its own `BEGIN` statement (an isolation level, read only).
+pub async fn begin_with(
+    pool: &PgPool,
+    statement: &'static str,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}

@@ -127,7 +127,7 @@ async fn put_hours(
         .hours
         .as_ref()
         .map(|h| serde_json::to_value(h).unwrap_or_default());
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("update accounts set timezone = $2, business_hours = $3 where id = $1")
         .bind(caller.account)
         .bind(zone.name())

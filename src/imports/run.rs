@@ -105,7 +105,7 @@ pub async fn import(
     let mut counts = Counts::default();
     let mut matched: HashMap<i64, u64> = HashMap::new();
     for batch in rows.chunks(BATCH_ROWS) {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::begin(pool).await?;
         let plan = classify(&mut tx, account, batch, &mut matched, dry_run).await?;
         skipped.extend(plan.skipped);
         counts.unchanged += plan.unchanged;

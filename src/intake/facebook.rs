@@ -217,7 +217,7 @@ async fn notification(
     let leads = leadgens(&payload)?;
     let mut stored = 0;
     let mut unknown_pages = 0;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let mut by_page: std::collections::HashMap<String, Option<(i64, AccountId)>> =
         Default::default();
     for lead in &leads {

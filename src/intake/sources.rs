@@ -660,7 +660,7 @@ async fn update(
     };
     let sealed = body.secret.as_deref().map(|s| state.secrets.seal(s.trim()));
     let token = body.rotate_token.unwrap_or(false).then(new_token);
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "update lead_sources set
              name = coalesce($3, name),
@@ -739,7 +739,7 @@ async fn delete(
     Admin(caller): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let gone = sqlx::query("delete from lead_sources where account_id = $1 and id = $2")
         .bind(caller.account)
         .bind(id)

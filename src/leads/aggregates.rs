@@ -42,9 +42,8 @@ impl History {
 /// The row and the touches it lacks are read in one snapshot (a read-only repeatable-read
 /// transaction), so the answer is exact for that instant even while touches arrive.
 pub async fn current(pool: &PgPool, account: AccountId, lead_id: i64) -> Result<History> {
-    let mut tx = pool
-        .begin_with("begin isolation level repeatable read, read only")
-        .await?;
+    let mut tx =
+        crate::db::begin_with(pool, "begin isolation level repeatable read, read only").await?;
     let (facts, zone, timezone, stored) =
         store::load_facts_and_aggregate(&mut tx, account, lead_id).await?;
     let usable = stored

@@ -224,7 +224,7 @@ async fn confirm_totp(
         ));
     };
     let codes = totp::new_recovery_codes();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("update users set totp_enabled_at = now(), totp_last_step = $2 where id = $1")
         .bind(id)
         .bind(step)
@@ -285,7 +285,7 @@ async fn stop_totp(
         ));
     }
     let id = user_id(&caller)?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("update users set totp_secret = null, totp_nonce = null, totp_key_id = null, totp_enabled_at = null, totp_last_step = null where id = $1")
         .bind(id)
         .execute(&mut *tx)

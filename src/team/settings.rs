@@ -52,7 +52,7 @@ async fn put_security(
     Json(body): Json<Security>,
 ) -> Result<Json<Security>> {
     caller.require(Role::Owner)?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("update accounts set require_totp = $2 where id = $1")
         .bind(caller.account)
         .bind(body.require_totp)
@@ -172,7 +172,7 @@ async fn put_assignment(
             "user_id and member_ids must be active users of this account",
         ));
     }
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "insert into lead_assignment (account_id, rule, user_id) values ($1, $2, $3)
          on conflict (account_id) do update set rule = excluded.rule, user_id = excluded.user_id",

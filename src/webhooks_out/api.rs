@@ -108,7 +108,7 @@ async fn create(
     let url = model::check_url(&body.url, cfg.allow_private_hosts).await?;
     let events = model::check_events(&body.events)?;
     let description = model::check_description(body.description.as_deref())?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let (subscription, secret) = model::create(
         &mut *tx,
         &state.secrets,
@@ -187,7 +187,7 @@ async fn change(
         enabled: body.enabled,
         description,
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let sub = model::update(&mut *tx, caller.account, id, &c).await?;
     crate::audit::record(
         &mut *tx,
@@ -214,7 +214,7 @@ async fn remove(
     Admin(caller): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     if !model::delete(&mut *tx, caller.account, id).await? {
         return Err(ApiError::NotFound("webhook subscription"));
     }
@@ -236,7 +236,7 @@ async fn rotate(
     Admin(caller): Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<SubscriptionWithSecret>> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let (subscription, secret) =
         model::rotate(&mut *tx, &state.secrets, caller.account, id, Utc::now()).await?;
     crate::audit::record(

@@ -135,7 +135,7 @@ pub async fn claim(
     per_subscription: i64,
     lease: Duration,
 ) -> Result<Vec<Claimed>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     // A plan cached while the table was small (a fresh install, the first events) scans
     // every pending row: 100+ ms a claim at 20,000 pending. Planned anew each time, the
     // claim stays a few index probes whatever the table's size when the plan was made.
@@ -450,7 +450,7 @@ pub async fn settle(
         main.execute(pool).await?;
         return Ok(report);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     main.execute(&mut *tx).await?;
     // A subscription counts as failing only when nothing of it went through in the batch.
     failed_subs.retain(|s| ok_subs.binary_search(s).is_err());

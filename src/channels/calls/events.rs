@@ -267,7 +267,7 @@ pub async fn handle_event(state: &AppState, ev: &Event) -> Result<Handled> {
     // Creates the row once (a racing or later event finds it), then every event
     // rewrites it from all events stored so far, under the row lock.
     communications::record(state, account, new).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let row: Option<(i64,)> = sqlx::query_as(
         "select id from communications where account_id = $1 and type = 'phone_call' and provider_message_id = $2 for update",
     )

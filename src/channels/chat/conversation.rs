@@ -381,7 +381,7 @@ async fn fold_into_existing(
     merged: &LeadProfile,
 ) -> Result<Option<LeadProfile>> {
     let account = session.account;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let existing: Option<(i64,)> = sqlx::query_as(
         "select id from leads where account_id = $1 and id <> $2
            and ((email is not null and email = $3) or (phone is not null and phone = $4))

@@ -228,7 +228,7 @@ async fn new_session(
     let token = random_token(32);
     // Count and insert under a per-address lock: concurrent requests from one address
     // are taken one at a time, so the limit holds exactly.
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "select pg_advisory_xact_lock(hashtextextended('chat-ip:' || coalesce($1, ''), 0))",
     )

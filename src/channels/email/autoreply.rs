@@ -170,7 +170,7 @@ pub async fn maybe_reply(
             facts.booking_link.as_deref(),
         )
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     // The cooldown check and the claim are one statement: concurrent inbound messages
     // from one lead cannot both pass.
     let claimed: Option<i64> = sqlx::query_scalar(

@@ -429,7 +429,7 @@ pub(super) async fn connect(
     aliases.dedup();
     let sealed = state.secrets.seal(&body.password);
     let token = random_token();
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     // One mailbox per account: connecting again replaces the settings.
     let existing: Option<(i64, String)> = sqlx::query_as(
         "select id, lower(email) from email_integrations where account_id = $1 order by is_active desc, id limit 1 for update",

@@ -191,7 +191,7 @@ pub(super) async fn connect(
         |q| json!({"start": q.start.trim(), "end": q.end.trim(), "timezone": q.timezone.trim()}),
     );
     let sealed = state.secrets.seal(api_key);
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     let integration_id: i64 = sqlx::query_scalar(
         "insert into sms_integrations (account_id, encrypted_api_key, api_key_nonce, key_id, messaging_profile_id,
              webhook_public_key, quiet_hours, missed_call_text_back, is_active)
