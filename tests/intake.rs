@@ -696,8 +696,13 @@ async fn a_facebook_lead_is_stored_then_fetched_from_graph_once() {
     let r = notify(&app, body.clone(), Some(sign(&body))).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["stored"], 1);
+    // The lead is recorded first, then its details filled, then the source counts it
+    // (`intake::deliver`; the app's own fetcher may be the one delivering): wait for the count.
     until(&app, || async {
-        lead_by(&app, &a, "lead9001@example.com").await.is_some()
+        app.get(&a.key, &format!("/api/sources/{}", s["id"]))
+            .await
+            .body["leads_count"]
+            == 1
     })
     .await;
     let lead = lead_by(&app, &a, "lead9001@example.com").await.unwrap();
