@@ -300,22 +300,16 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
     if existing.len() > 1 {
         match write_existing(pool, &existing).await {
             Ok(rows) => {
-                batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
-                let mut rows: std::collections::HashMap<i64, Communication> =
-                    rows.into_iter().map(|c| (c.lead_id, c)).collect();
+                let mut rows = by_lead(rows, batched);
                 for ready in existing {
                     let row = ready.lead_id.and_then(|id| rows.remove(&id));
-                    let receipt_stored = ready.job.work.new.receipt.is_some();
-                    ready.job.answer(match row {
-                        Some(communication) => Ok(Recorded {
-                            communication,
-                            duplicate: false,
-                            receipt_stored,
-                        }),
+                    let outcome = match row {
+                        Some(communication) => Ok(recorded(&ready.job, communication)),
                         None => {
                             Err(anyhow::anyhow!("a batched communication was not stored").into())
                         }
-                    });
+                    };
+                    ready.job.answer(outcome);
                 }
             }
             // Nothing of the batch was written: one by one, each gets its own outcome.
@@ -382,21 +376,33 @@ async fn write_new_leads(
             return Err(batch);
         }
     };
-    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
-    let mut rows: HashMap<i64, Communication> = rows.into_iter().map(|c| (c.lead_id, c)).collect();
+    let mut rows = by_lead(rows, batched);
     let mut again = vec![];
     for ready in batch {
-        let receipt_stored = ready.job.work.new.receipt.is_some();
         match ready.new_id.and_then(|id| rows.remove(&id)) {
-            Some(communication) => ready.job.answer(Ok(Recorded {
-                communication,
-                duplicate: false,
-                receipt_stored,
-            })),
+            Some(communication) => {
+                let outcome = recorded(&ready.job, communication);
+                ready.job.answer(Ok(outcome));
+            }
             None => again.extend(retry(ready.job)),
         }
     }
     Ok(again)
+}
+
+/// A multi-row statement's rows by lead (it holds each lead once), counted as batched.
+fn by_lead(rows: Vec<Communication>, batched: &AtomicU64) -> HashMap<i64, Communication> {
+    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+    rows.into_iter().map(|c| (c.lead_id, c)).collect()
+}
+
+/// A job's communication as its statement stored it (with its receipt, if it had one).
+fn recorded(job: &Job, communication: Communication) -> Recorded {
+    Recorded {
+        communication,
+        duplicate: false,
+        receipt_stored: job.work.new.receipt.is_some(),
+    }
 }
 
 /// Writes one job (creating its lead when `lead_id` is `None`) and answers it; returns the
@@ -410,11 +416,7 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
     };
     let job = ready.job;
     let outcome = match written {
-        Ok(Some(communication)) => Ok(Recorded {
-            communication,
-            duplicate: false,
-            receipt_stored: job.work.new.receipt.is_some(),
-        }),
+        Ok(Some(communication)) => Ok(recorded(&job, communication)),
         Ok(None) => return retry(job),
         Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
             let pmid = job

@@ -16,6 +16,11 @@ use crate::tracker::model::{LeadFacts, Touch};
 /// summary endpoints compute everything else over the whole history.
 pub const REFRESH_WINDOW: i64 = crate::tracker::SCORE_WINDOW as i64;
 
+/// `FactsRow`'s columns, from `leads l` joined with `accounts a`.
+const FACTS_COLUMNS: &str =
+    "l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, \
+     l.timeline, l.budget, l.status, a.timezone";
+
 #[derive(sqlx::FromRow)]
 struct FactsRow {
     #[sqlx(flatten)]
@@ -30,12 +35,11 @@ pub async fn load_facts(
     account: AccountId,
     lead_id: i64,
 ) -> Result<(LeadFacts, Zone)> {
-    let row: FactsRow = sqlx::query_as(
-        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
-                l.status, a.timezone
+    let row: FactsRow = sqlx::query_as(&format!(
+        "select {FACTS_COLUMNS}
          from leads l join accounts a on a.id = l.account_id
-         where l.id = $1 and l.account_id = $2",
-    )
+         where l.id = $1 and l.account_id = $2"
+    ))
     .bind(lead_id)
     .bind(account)
     .fetch_optional(&mut *conn)
@@ -73,14 +77,13 @@ pub async fn load_facts_and_aggregate(
     account: AccountId,
     lead_id: i64,
 ) -> Result<(LeadFacts, Zone, String, Option<StoredAggregate>)> {
-    let row: FactsAggregateRow = sqlx::query_as(
-        "select l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues, l.timeline, l.budget,
-                l.status, a.timezone, g.version as agg_version, g.zone as agg_zone, g.state as agg_state,
+    let row: FactsAggregateRow = sqlx::query_as(&format!(
+        "select {FACTS_COLUMNS}, g.version as agg_version, g.zone as agg_zone, g.state as agg_state,
                 g.scores as agg_scores
          from leads l join accounts a on a.id = l.account_id
          left join lead_aggregates g on g.lead_id = l.id
-         where l.id = $1 and l.account_id = $2",
-    )
+         where l.id = $1 and l.account_id = $2"
+    ))
     .bind(lead_id)
     .bind(account)
     .fetch_optional(&mut *conn)
@@ -224,8 +227,7 @@ pub struct LeadSnapshot {
 /// built once. Rows come grouped by key, each key's touches newest first.
 static SNAPSHOTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "select k.ord, l.id as lead_id, l.name, l.email, l.phone, l.property_address, l.roof_age_years, l.issues,
-                l.timeline, l.budget, l.status, a.timezone, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
+        "select k.ord, l.id as lead_id, {FACTS_COLUMNS}, c.id, c.\"timestamp\", c.code, c.sentiment_score, c.duration
          from unnest($1::int8[], $2::int8[], $3::text[], $4::text[]) with ordinality
               as k(account_id, id, email, phone, ord)
          cross join lateral (
