@@ -73,6 +73,8 @@ async fn facts_equal_a_full_rebuild_after_concurrent_out_of_order_writes() {
         }));
     }
     // Multi-row statements, several touches of one lead each, out of order, alongside.
+    // In lead order, as the writer inserts: the insert trigger locks each row's lead, and
+    // two statements locking leads in different orders can deadlock.
     let (pool, account) = (first.pool.clone(), a.id);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_add(7));
     tasks.push(tokio::spawn(async move {
@@ -90,7 +92,8 @@ async fn facts_equal_a_full_rebuild_after_concurrent_out_of_order_writes() {
                 "insert into communications (account_id, lead_id, type, direction, \"timestamp\", content)
                  select $1, l.id, 'sms', u.dir, u.at, 'raw'
                  from unnest($2::text[], $3::text[], $4::timestamptz[]) u(email, dir, at)
-                 join leads l on l.account_id = $1 and l.email = u.email",
+                 join leads l on l.account_id = $1 and l.email = u.email
+                 order by l.id",
             )
             .bind(account)
             .bind(&leads)
