@@ -203,6 +203,12 @@ pub fn describe(e: &ApiError) -> String {
 }
 
 /// The name of the unique constraint a database error violated, if that is what it is.
+/// Whether PostgreSQL refused the statement for a deadlock or a serialization failure:
+/// nothing of it was written, and running it again may succeed.
+pub fn refused_for_concurrency(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "40001" | "40P01")))
+}
+
 pub fn unique_violation(e: &sqlx::Error) -> Option<&str> {
     match e {
         sqlx::Error::Database(db) if db.is_unique_violation() => db.constraint(),

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::model::{find_by_provider_id, Communication, NewCommunication, Recorded, COMM_COLUMNS};
 use crate::domain::LeadProfile;
 use crate::domain::{AccountId, Direction, Identity};
-use crate::error::{unique_violation, ApiError, Result};
+use crate::error::{refused_for_concurrency, unique_violation, ApiError, Result};
 use crate::hours::Zone;
 use crate::leads::store::{self, LeadKey, LeadSnapshot, StoredInsights, REFRESH_WINDOW};
 use crate::tracker;
@@ -442,6 +442,14 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
             ) =>
         {
             return retry(job);
+        }
+        // Refused for a deadlock with another writer's multi-row statement (rows lock their
+        // lead in lead order, but a past day's stats cache row in row order): nothing was
+        // written, so the job runs again, up to MAX_ATTEMPTS times.
+        Err(e) if refused_for_concurrency(&e) && job.attempts + 1 < MAX_ATTEMPTS => {
+            let mut job = job;
+            job.attempts += 1;
+            return Some(job);
         }
         Err(e) => Err(e.into()),
     };
