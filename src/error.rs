@@ -79,11 +79,10 @@ impl ApiError {
             Self::Internal(cause) => cause
                 .chain()
                 .filter_map(|c| c.downcast_ref::<sqlx::Error>())
-                .any(|e| match e {
-                    sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-                        matches!(c.as_ref(), "40001" | "40P01" | "57014" | "55P03")
-                    }),
-                    _ => false,
+                .any(|e| {
+                    refused_for_concurrency(e)
+                        || matches!(e, sqlx::Error::Database(db)
+                            if db.code().is_some_and(|c| matches!(c.as_ref(), "57014" | "55P03")))
                 }),
             _ => false,
         }

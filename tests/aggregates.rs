@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::{Duration, TimeZone, Utc};
-use common::{spawn_app, spawn_on_pool, Account, TestApp};
+use common::{spawn_app, Account, TestApp};
 use futures_util::future::join_all;
 use leadline::hours::Zone;
 use leadline::leads::store;
@@ -236,20 +236,19 @@ async fn reads_keep_the_aggregate_current_and_changes_behind_it_make_it_forgotte
         write(&app, &a, &mut rng, leads[0], 6, false).await;
         read_and_check(&app, &a, leads[0], zone_name).await;
         // a deleted touch, and a re-rated one
-        sqlx::query("delete from communications where id = (select min(id) from communications where lead_id = $1)")
-            .bind(leads[0])
-            .execute(&app.pool)
-            .await
-            .unwrap();
-        assert!(forgotten(&app, leads[0]).await);
-        read_and_check(&app, &a, leads[0], zone_name).await;
-        sqlx::query("update communications set sentiment_score = -0.9, sentiment = 'negative' where id = (select max(id) from communications where lead_id = $1)")
-            .bind(leads[0])
-            .execute(&app.pool)
-            .await
-            .unwrap();
-        assert!(forgotten(&app, leads[0]).await);
-        read_and_check(&app, &a, leads[0], zone_name).await;
+        for change in [
+            "delete from communications where id = (select min(id) from communications where lead_id = $1)",
+            "update communications set sentiment_score = -0.9, sentiment = 'negative'
+             where id = (select max(id) from communications where lead_id = $1)",
+        ] {
+            sqlx::query(change)
+                .bind(leads[0])
+                .execute(&app.pool)
+                .await
+                .unwrap();
+            assert!(forgotten(&app, leads[0]).await, "{change}");
+            read_and_check(&app, &a, leads[0], zone_name).await;
+        }
     }
     // forgetting a lead without a row leaves an empty one, so a read that saw none and
     // computed from an older history cannot store it
@@ -267,16 +266,9 @@ async fn reads_keep_the_aggregate_current_and_changes_behind_it_make_it_forgotte
 
 #[tokio::test]
 async fn stored_aggregates_are_never_wrong_under_concurrent_writes_and_reads() {
-    let seed: u64 = std::env::var("AGG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
-    eprintln!("AGG_SEED={seed}");
+    let seed = common::seed("AGG_SEED");
     let first = spawn_app().await;
-    let pool2 = leadline::db::pool((*first.pool.connect_options()).clone(), 10)
-        .await
-        .unwrap();
-    let second = spawn_on_pool(pool2, &[]).await;
+    let second = common::replica(&first, &[]).await;
     let a = first.account("A").await;
     let mut leads = vec![];
     for i in 0..3 {

@@ -6,9 +6,18 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{spawn_app, spawn_on_pool};
+use common::spawn_app;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+
+/// Rows `leadline_rebuild_response_facts` changed: stored facts that were not exact.
+async fn rebuild(app: &common::TestApp, account: i64) -> i64 {
+    sqlx::query_scalar("select leadline_rebuild_response_facts($1)")
+        .bind(account)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
 
 async fn stats(app: &common::TestApp, key: &str) -> serde_json::Value {
     app.get(key, "/api/communications/stats").await.body
@@ -16,17 +25,9 @@ async fn stats(app: &common::TestApp, key: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn facts_equal_a_full_rebuild_after_concurrent_out_of_order_writes() {
-    let seed: u64 = std::env::var("FACTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
-    eprintln!("FACTS_SEED={seed}");
+    let seed = common::seed("FACTS_SEED");
     let first = spawn_app().await;
-    // A second instance on the same database, with its own pool and writer.
-    let pool2 = leadline::db::pool((*first.pool.connect_options()).clone(), 10)
-        .await
-        .unwrap();
-    let second = spawn_on_pool(pool2, &[]).await;
+    let second = common::replica(&first, &[]).await;
     let a = first.account("A").await;
     let base = Utc::now();
     let emails = ["l0@x.com", "l1@x.com", "l2@x.com", "l3@x.com"];
@@ -125,11 +126,7 @@ async fn facts_equal_a_full_rebuild_after_concurrent_out_of_order_writes() {
         .unwrap();
     assert!(n >= 4 + 150, "{n} touches");
     let cached = stats(&first, &a.key).await;
-    let (fixed,): (i64,) = sqlx::query_as("select leadline_rebuild_response_facts($1)")
-        .bind(a.id)
-        .fetch_one(&first.pool)
-        .await
-        .unwrap();
+    let fixed = rebuild(&first, a.id).await;
     assert_eq!(
         fixed, 0,
         "stored facts differ from a full rebuild (seed {seed})"
@@ -156,11 +153,7 @@ async fn facts_equal_a_full_rebuild_after_concurrent_out_of_order_writes() {
     .fetch_one(&first.pool)
     .await
     .unwrap();
-    let (fixed,): (i64,) = sqlx::query_as("select leadline_rebuild_response_facts($1)")
-        .bind(a.id)
-        .fetch_one(&first.pool)
-        .await
-        .unwrap();
+    let fixed = rebuild(&first, a.id).await;
     assert_eq!(
         fixed, 1,
         "the rebuild did not find the wrong fact of {wrong}"

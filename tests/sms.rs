@@ -757,10 +757,7 @@ async fn a_number_moved_to_another_account_is_seen_by_every_replica() {
     ];
     let first = common::spawn_app_with(&cfg).await;
     // A second replica on the same database: it answers the webhooks, the first is changed.
-    let pool2 = leadline::db::pool((*first.pool.connect_options()).clone(), 10)
-        .await
-        .unwrap();
-    let second = common::spawn_on_pool(pool2, &cfg).await;
+    let second = common::replica(&first, &cfg).await;
     let (a, b) = (first.account("A").await, first.account("B").await);
     assert_eq!(
         connect(&first, &a.key, &[OURS], json!({})).await.status,

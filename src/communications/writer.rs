@@ -446,11 +446,7 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
         // Refused for a deadlock with another writer's multi-row statement (rows lock their
         // lead in lead order, but a past day's stats cache row in row order): nothing was
         // written, so the job runs again, up to MAX_ATTEMPTS times.
-        Err(e) if refused_for_concurrency(&e) && job.attempts + 1 < MAX_ATTEMPTS => {
-            let mut job = job;
-            job.attempts += 1;
-            return Some(job);
-        }
+        Err(e) if refused_for_concurrency(&e) => return retry_or(job, e.into()),
         Err(e) => Err(e.into()),
     };
     job.answer(outcome);
@@ -458,15 +454,23 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
 }
 
 /// Another try for a job whose lead's identity was changed by a concurrent writer.
-fn retry(mut job: Job) -> Option<Job> {
+fn retry(job: Job) -> Option<Job> {
+    retry_or(
+        job,
+        ApiError::Conflict(
+            "identity_race",
+            "the lead was being changed concurrently; retry".into(),
+        ),
+    )
+}
+
+/// The job again, unless it has had `MAX_ATTEMPTS`: then it is answered with `last`.
+fn retry_or(mut job: Job, last: ApiError) -> Option<Job> {
     job.attempts += 1;
     if job.attempts < MAX_ATTEMPTS {
         return Some(job);
     }
-    job.answer(Err(ApiError::Conflict(
-        "identity_race",
-        "the lead was being changed concurrently; retry".into(),
-    )));
+    job.answer(Err(last));
     None
 }
 

@@ -156,10 +156,7 @@ pub async fn ensure_database(pg: &EmbeddedPostgres, name: &str) -> anyhow::Resul
 /// somebody else's commit. In a task the `BEGIN` always completes, and a transaction
 /// nobody receives is dropped, so rolled back, before the connection is used again.
 pub async fn begin(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-    let pool = pool.clone();
-    tokio::spawn(async move { pool.begin().await })
-        .await
-        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+    begin_with(pool, "begin").await
 }
 
 /// [`begin`] with its own `BEGIN` statement (an isolation level, read only).

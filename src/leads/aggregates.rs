@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use crate::domain::AccountId;
 use crate::error::Result;
 use crate::hours::Zone;
-use crate::leads::store::{self, StoredAggregate};
+use crate::leads::store;
 use crate::tracker::aggregate::Aggregate;
 use crate::tracker::model::{LeadFacts, Touch};
 use crate::tracker::SCORE_WINDOW;
@@ -46,12 +46,12 @@ pub async fn current(pool: &PgPool, account: AccountId, lead_id: i64) -> Result<
         crate::db::begin_with(pool, "begin isolation level repeatable read, read only").await?;
     let (facts, zone, timezone, stored) =
         store::load_facts_and_aggregate(&mut tx, account, lead_id).await?;
+    let read_version = stored.as_ref().map(|s| s.version);
     let usable = stored
-        .as_ref()
         .filter(|s| s.zone == timezone)
-        .and_then(|s| s.aggregate.clone());
+        .and_then(|s| s.aggregate);
     let mark = usable.as_ref().and_then(|a| a.last).map(|m| (m.at, m.id));
-    let touches = match mark {
+    let mut touches = match mark {
         Some(mark) => {
             store::load_touches_after(&mut tx, lead_id, mark, SCORE_WINDOW as i64).await?
         }
@@ -61,22 +61,14 @@ pub async fn current(pool: &PgPool, account: AccountId, lead_id: i64) -> Result<
 
     let (aggregate, changed) = bring_up_to_date(usable, &touches, zone);
     if changed {
-        write_back(
-            pool,
-            account,
-            lead_id,
-            &timezone,
-            &aggregate,
-            stored.as_ref(),
-        )
-        .await?;
+        write_back(pool, account, lead_id, &timezone, &aggregate, read_version).await?;
     }
-    let from = touches.len().saturating_sub(SCORE_WINDOW);
+    touches.drain(..touches.len().saturating_sub(SCORE_WINDOW));
     Ok(History {
         facts,
         zone,
         aggregate,
-        recent: touches[from..].to_vec(),
+        recent: touches,
     })
 }
 
@@ -94,8 +86,8 @@ fn bring_up_to_date(stored: Option<Aggregate>, touches: &[Touch], zone: Zone) ->
     (agg, changed)
 }
 
-/// Stores the aggregate when the row is still the version that was read (a row that did
-/// not exist then must still not exist). A lost write-back costs a later read some work,
+/// Stores the aggregate when the row is still the version that was read (`None`: there
+/// was no row, and there must still be none). A lost write-back costs a later read some work,
 /// so it is committed without waiting for the disk.
 async fn write_back(
     pool: &PgPool,
@@ -103,7 +95,7 @@ async fn write_back(
     lead_id: i64,
     timezone: &str,
     agg: &Aggregate,
-    read: Option<&StoredAggregate>,
+    read_version: Option<i64>,
 ) -> Result<()> {
     sqlx::query(
         "with quick as (select set_config('synchronous_commit', 'off', true))
@@ -118,7 +110,7 @@ async fn write_back(
     .bind(timezone)
     .bind(sqlx::types::Json(agg))
     .bind(&agg.scores)
-    .bind(read.map_or(-1, |r| r.version))
+    .bind(read_version.unwrap_or(-1))
     .execute(pool)
     .await?;
     Ok(())

@@ -122,12 +122,7 @@ pub async fn load_touches(conn: &mut PgConnection, lead_id: i64) -> Result<Vec<T
     .bind(lead_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, timestamp, code, sentiment_score, duration)| {
-            unpack(id, timestamp, code, sentiment_score, duration)
-        })
-        .collect())
+    Ok(unpack_all(rows))
 }
 
 /// The lead's touches after `(timestamp, id)` `after`, together with its `window` most
@@ -153,12 +148,15 @@ pub async fn load_touches_after(
     .bind(window)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(unpack_all(rows))
+}
+
+fn unpack_all(rows: Vec<PackedTouch>) -> Vec<Touch> {
+    rows.into_iter()
         .map(|(id, timestamp, code, sentiment_score, duration)| {
             unpack(id, timestamp, code, sentiment_score, duration)
         })
-        .collect())
+        .collect()
 }
 
 fn unpack(

@@ -122,8 +122,13 @@ fn ms_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 impl Aggregate {
     /// The aggregate of a whole history (any order), local hours in `zone`.
     pub fn of(touches: &[Touch], zone: Zone) -> Aggregate {
+        Self::of_sorted(&sorted(touches), zone)
+    }
+
+    /// [`Aggregate::of`] touches already in `(timestamp, id)` order.
+    pub fn of_sorted(sorted: &[&Touch], zone: Zone) -> Aggregate {
         let mut agg = Aggregate::default();
-        for t in sorted(touches) {
+        for t in sorted {
             agg.fold(t, zone);
         }
         agg

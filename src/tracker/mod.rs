@@ -118,8 +118,9 @@ pub fn analyze(
     zone: crate::hours::Zone,
     now: DateTime<Utc>,
 ) -> Insights {
-    let agg = aggregate::Aggregate::of(touches, zone);
-    analyze_from(facts, &agg, &summary::sorted_touches(touches), now)
+    let sorted = summary::sorted_touches(touches);
+    let agg = aggregate::Aggregate::of_sorted(&sorted, zone);
+    analyze_from(facts, &agg, &sorted, now)
 }
 
 /// [`analyze`] from the lead's aggregate (folded in the account's zone, see
@@ -131,11 +132,8 @@ pub fn analyze_from(
     recent: &[&Touch],
     now: DateTime<Utc>,
 ) -> Insights {
-    let window: Vec<Touch> = recent[recent.len().saturating_sub(SCORE_WINDOW)..]
-        .iter()
-        .map(|&t| t.clone())
-        .collect();
-    let score = scoring::lead_score(facts, &window, now);
+    let window = &recent[recent.len().saturating_sub(SCORE_WINDOW)..];
+    let score = scoring::lead_score_sorted(facts, window, now);
     let summary = summary::summary_of(agg);
     let engagement = engagement::engagement_from(agg, recent, &summary, now);
     let next_action = next_action::next_action_from(facts, agg, recent, &summary, &engagement, now);

@@ -253,8 +253,16 @@ pub fn chat_score(
 
 /// The cross-channel lead score (see the module docs for every rule).
 pub fn lead_score(facts: &LeadFacts, touches: &[Touch], now: DateTime<Utc>) -> ScoreBreakdown {
+    lead_score_sorted(facts, &sorted_touches(touches), now)
+}
+
+/// [`lead_score`] of touches already in time order (`summary::sorted_touches`).
+pub fn lead_score_sorted(
+    facts: &LeadFacts,
+    sorted: &[&Touch],
+    now: DateTime<Utc>,
+) -> ScoreBreakdown {
     let mut rules = profile_rules(facts);
-    let sorted = sorted_touches(touches);
 
     if sorted.len() >= MIN_TOUCHES {
         rule(
@@ -268,7 +276,7 @@ pub fn lead_score(facts: &LeadFacts, touches: &[Touch], now: DateTime<Utc>) -> S
     let mut seen_outbound = false;
     let mut replied = false;
     let mut inbound_channels = BTreeSet::new();
-    for t in &sorted {
+    for t in sorted {
         match t.direction {
             Direction::Outbound => seen_outbound = true,
             Direction::Inbound => {

@@ -135,6 +135,24 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     spawn_on_pool(pool, extra).await
 }
 
+/// A second instance on `first`'s database (another replica), with its own pool and writer.
+pub async fn replica(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    let pool = leadline::db::pool((*first.pool.connect_options()).clone(), 10)
+        .await
+        .unwrap();
+    spawn_on_pool(pool, extra).await
+}
+
+/// A random test's seed: `var` from the environment repeats a run; printed either way.
+pub fn seed(var: &str) -> u64 {
+    let seed = std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("{var}={seed}");
+    seed
+}
+
 pub async fn spawn_on_pool(pool: PgPool, extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build_with_pool(test_config(extra), pool.clone())
         .await
