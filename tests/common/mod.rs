@@ -29,7 +29,8 @@ fn cluster() -> &'static Cluster {
             let root = std::env::temp_dir().join(format!("leadline-test-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&root);
             let opts = embedded::Options {
-                ephemeral: true,
+                // Benchmarks set LEADLINE_TEST_DURABLE to flush commits as in production.
+                ephemeral: std::env::var_os("LEADLINE_TEST_DURABLE").is_none(),
                 die_with_parent: true,
                 max_connections: Some(400),
             };
