@@ -2,6 +2,7 @@
 //! This file only wires the modules together.
 
 pub mod accounts;
+pub mod accounts_cache;
 pub mod ai;
 pub mod alerts;
 pub mod app;

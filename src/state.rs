@@ -27,6 +27,8 @@ pub struct AppState {
     pub recorder: crate::communications::writer::Recorder,
     /// Whether PostgreSQL answers (see `db::watch`).
     pub db_watch: Arc<crate::db::watch::DbWatch>,
+    /// Company facts and hours for automatic answers, checked by version on each use.
+    pub accounts: crate::accounts_cache::AccountsCache,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             chat: crate::channels::chat::realtime::ChatHub::new(),
             telnyx_keys: Default::default(),
             telnyx_numbers: Default::default(),
+            accounts: Default::default(),
         }
     }
 }

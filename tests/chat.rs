@@ -954,3 +954,49 @@ async fn a_chat_while_closed_is_first_told_when_the_business_opens() {
         .unwrap()
         .contains("We're closed right now"));
 }
+
+#[tokio::test]
+async fn settings_changed_through_one_replica_are_used_by_the_next_answer_of_another() {
+    let app = spawn_app().await;
+    // A second server on the same database answers the visitors.
+    let replica = spawn_on_pool(app.pool.clone(), &[]).await;
+    let a = app.account("Acme Roofing").await;
+    let (_, key) = site(&app, &a, true).await;
+    // The replica answers once with the settings as they are (open all week): it now
+    // holds them in memory.
+    let token = start(&replica, &key).await;
+    let open = say(&replica, &token, "Hi, my roof is leaking").await;
+    assert_eq!(open.status, 200, "{}", open.body);
+    let text = open.body["reply"]["text"].as_str().unwrap();
+    assert!(!text.contains("We're closed right now"), "{text}");
+
+    // Through the first server: another company name, and closed until the day after tomorrow.
+    let company = app
+        .send(
+            app.http
+                .put(format!("{}/api/settings/company", app.base))
+                .bearer_auth(&a.key)
+                .json(&json!({"company_name": "Zenith Roofing"})),
+        )
+        .await;
+    assert_eq!(company.status, 200, "{}", company.body);
+    let zone = leadline::hours::Zone::parse("America/Chicago").unwrap();
+    let today = chrono::Datelike::weekday(&zone.local(chrono::Utc::now()).date());
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(today.num_days_from_monday() as usize + 2) % 7];
+    let hours = app
+        .send(app.http.put(format!("{}/api/settings/hours", app.base)).bearer_auth(&a.key)
+            .json(&json!({"timezone": "America/Chicago", "hours": {"week": {day: [["07:00", "18:00"]]}}})))
+        .await;
+    assert_eq!(hours.status, 200, "{}", hours.body);
+
+    // The replica's very next answer (a new visitor's first) uses both, at once.
+    let token = start(&replica, &key).await;
+    let closed = say(&replica, &token, "Hi, my roof is leaking").await;
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let text = closed.body["reply"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Thanks for chatting with Zenith Roofing! We're closed right now"),
+        "{text}"
+    );
+}

@@ -18,7 +18,7 @@ use crate::extract::Json;
 use crate::state::AppState;
 
 /// Turns of recent conversation given to the responder.
-const CONVERSATION_TURNS: i64 = 12;
+pub const CONVERSATION_TURNS: i64 = 12;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,6 +47,26 @@ struct ContextRow {
     insights: serde_json::Value,
 }
 
+/// The responder's view of a lead: its profile and what the tracker stored on it.
+pub fn context_of(
+    profile: LeadProfile,
+    score: i32,
+    band: String,
+    insights: &serde_json::Value,
+) -> LeadContext {
+    use serde::Deserialize;
+    // A lead never scored yet has `{}`: nothing known.
+    let stored = crate::tracker::LeadInsights::deserialize(insights).ok();
+    let sentiment: Option<SentimentLabel> = stored.as_ref().and_then(|s| s.most_recent_sentiment);
+    LeadContext {
+        profile,
+        score: Some(score),
+        band: Some(band),
+        sentiment,
+        next_action: stored.map(|s| s.next_action.action),
+    }
+}
+
 /// What the tracker knows about the lead, and its recent conversation (oldest first).
 pub async fn lead_context(
     pool: &sqlx::PgPool,
@@ -62,16 +82,7 @@ pub async fn lead_context(
     .fetch_optional(pool)
     .await?
     .ok_or(ApiError::NotFound("lead"))?;
-    // A lead never scored yet has `{}`: nothing known.
-    let stored: Option<crate::tracker::LeadInsights> = serde_json::from_value(row.insights).ok();
-    let sentiment: Option<SentimentLabel> = stored.as_ref().and_then(|s| s.most_recent_sentiment);
-    let ctx = LeadContext {
-        profile: row.profile,
-        score: Some(row.score),
-        band: Some(row.score_band),
-        sentiment,
-        next_action: stored.map(|s| s.next_action.action),
-    };
+    let ctx = context_of(row.profile, row.score, row.score_band, &row.insights);
     let mut rows: Vec<(String, Option<String>)> = sqlx::query_as(
         "select direction, coalesce(nullif(content, ''), subject) from communications
          where lead_id = $1 and account_id = $2 order by \"timestamp\" desc, id desc limit $3",

@@ -229,6 +229,9 @@ pub struct Recorded {
     /// Whether `NewCommunication::receipt` was stored with it (not for a duplicate: the
     /// caller stores the event itself then).
     pub receipt_stored: bool,
+    /// What the write stored on the lead with it (score, band, insights), so a caller
+    /// that answers next need not read the lead again; `None` for a duplicate.
+    pub lead_insights: Option<crate::leads::store::StoredInsights>,
 }
 
 pub async fn find_by_provider_id(

@@ -304,7 +304,9 @@ async fn write_round(pool: &PgPool, jobs: Vec<Job>, batched: &AtomicU64) -> Vec<
                 for ready in existing {
                     let row = ready.lead_id.and_then(|id| rows.remove(&id));
                     let outcome = match row {
-                        Some(communication) => Ok(recorded(&ready.job, communication)),
+                        Some(communication) => {
+                            Ok(recorded(&ready.job, ready.stored, communication))
+                        }
                         None => {
                             Err(anyhow::anyhow!("a batched communication was not stored").into())
                         }
@@ -381,7 +383,7 @@ async fn write_new_leads(
     for ready in batch {
         match ready.new_id.and_then(|id| rows.remove(&id)) {
             Some(communication) => {
-                let outcome = recorded(&ready.job, communication);
+                let outcome = recorded(&ready.job, ready.stored, communication);
                 ready.job.answer(Ok(outcome));
             }
             None => again.extend(retry(ready.job)),
@@ -396,12 +398,14 @@ fn by_lead(rows: Vec<Communication>, batched: &AtomicU64) -> HashMap<i64, Commun
     rows.into_iter().map(|c| (c.lead_id, c)).collect()
 }
 
-/// A job's communication as its statement stored it (with its receipt, if it had one).
-fn recorded(job: &Job, communication: Communication) -> Recorded {
+/// A job's communication as its statement stored it (with its receipt, if it had one),
+/// and what it stored on the lead.
+fn recorded(job: &Job, stored: StoredInsights, communication: Communication) -> Recorded {
     Recorded {
         communication,
         duplicate: false,
         receipt_stored: job.work.new.receipt.is_some(),
+        lead_insights: Some(stored),
     }
 }
 
@@ -414,9 +418,9 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
             .map(|mut rows| rows.pop()),
         None => write_new_lead(pool, &ready).await,
     };
-    let job = ready.job;
+    let Ready { job, stored, .. } = ready;
     let outcome = match written {
-        Ok(Some(communication)) => Ok(recorded(&job, communication)),
+        Ok(Some(communication)) => Ok(recorded(&job, stored, communication)),
         Ok(None) => return retry(job),
         Err(e) if unique_violation(&e) == Some("communications_provider_message") => {
             let pmid = job
@@ -430,6 +434,7 @@ async fn write_one(pool: &PgPool, ready: Ready) -> Option<Job> {
                     communication,
                     duplicate: true,
                     receipt_stored: false,
+                    lead_insights: None,
                 }),
                 Ok(None) => Err(anyhow::anyhow!("conflicting communication vanished").into()),
                 Err(e) => Err(e),

@@ -247,6 +247,17 @@ impl BusinessHours {
         })
     }
 
+    /// The hours as an account stores them (`accounts.timezone`, `accounts.business_hours`):
+    /// UTC when the zone is unreadable, open all week when no hours are set or they are
+    /// unreadable.
+    pub fn from_stored(timezone: &str, hours: Option<serde_json::Value>) -> Self {
+        let zone = Zone::parse(timezone).unwrap_or_default();
+        hours
+            .and_then(|v| serde_json::from_value::<WeeklyHours>(v).ok())
+            .and_then(|w| BusinessHours::new(zone, &w).ok())
+            .unwrap_or_else(|| BusinessHours::always_open(zone))
+    }
+
     /// Open all week, every hour (an account that set no hours).
     pub fn always_open(zone: Zone) -> Self {
         let all = vec![(

@@ -43,12 +43,7 @@ pub async fn zone_of(pool: &sqlx::PgPool, account: AccountId) -> Result<Zone> {
 /// The account's opening hours (open all week when none are set).
 pub async fn of_account(pool: &sqlx::PgPool, account: AccountId) -> Result<BusinessHours> {
     let r = row(pool, account).await?;
-    let zone = Zone::parse(&r.timezone).unwrap_or_default();
-    let stored = r
-        .business_hours
-        .and_then(|v| serde_json::from_value::<WeeklyHours>(v).ok())
-        .and_then(|w| BusinessHours::new(zone, &w).ok());
-    Ok(stored.unwrap_or_else(|| BusinessHours::always_open(zone)))
+    Ok(BusinessHours::from_stored(&r.timezone, r.business_hours))
 }
 
 /// Body of `PUT /api/settings/hours`.

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::tracker::model::LeadFacts;
 use crate::tracker::scoring::{chat_score, ScoreBreakdown};
 
-use super::realtime::{publish, Event};
+use super::realtime::{publish, Event, CHANNEL};
 use super::sites::{settings_from_pg_row, WidgetSettings, SETTINGS_COLUMNS};
 use crate::domain::LeadProfile;
 use crate::tracker::extract::merge;
@@ -174,6 +174,19 @@ pub async fn post(
     author: Author,
     text: &str,
 ) -> Result<ChatMessage> {
+    let stored = record_message(state, session, author, text).await?;
+    publish(&state.pool, &Event::Message { s: session.id }).await?;
+    Ok(to_message(&stored.communication))
+}
+
+/// Stores a message of the session through the one recording path (streams are not told:
+/// the caller publishes, or announces with the session's update).
+pub async fn record_message(
+    state: &AppState,
+    session: &mut Session,
+    author: Author,
+    text: &str,
+) -> Result<communications::Recorded> {
     let lead_id = lead_of(state, session).await?;
     let direction = match author {
         Author::Visitor => Direction::Inbound,
@@ -188,81 +201,11 @@ pub async fn post(
         // Who of the team answered, as it was then.
         new.metadata["sent_by"] = json!({"user_id": id, "name": name});
     }
-    let stored = communications::record(state, session.account, new).await?;
-    publish(&state.pool, &Event::Message { s: session.id }).await?;
-    Ok(to_message(&stored.communication))
-}
-
-/// Answers the visitor's latest message with the AI responder, when the site wants it and
-/// no person has taken over; `None` when nothing should be said.
-pub async fn ai_reply(state: &AppState, session: &mut Session) -> Result<Option<ChatMessage>> {
-    if !session.settings.ai_responses || session.human_takeover {
-        return Ok(None);
-    }
-    let lead_id = lead_of(state, session).await?;
-    let typing = |on: bool| Event::Typing {
-        s: session.id,
-        author: "ai".into(),
-        typing: on,
-    };
-    // The rules answer in microseconds: a typing indicator only for a real model.
-    let slow = state.ai.provider_name() != "rules";
-    if slow {
-        publish(&state.pool, &typing(true)).await?;
-    }
-    let reply =
-        crate::ai::service::reply_for_lead(state, session.account, lead_id, Channel::Chat, None)
-            .await;
-    if slow {
-        publish(&state.pool, &typing(false)).await?;
-    }
-    let Some(mut reply) = reply? else {
-        return Ok(None);
-    };
-    // The first answer of a conversation while closed says when the business opens (the
-    // visitor may not stay); later ones are the responder's.
-    let hours = crate::hours::store::of_account(&state.pool, session.account).await?;
-    let now = chrono::Utc::now();
-    if !hours.is_open(now) && first_answer(state, session).await? {
-        let facts = crate::ai::service::load_company(&state.pool, session.account).await?;
-        let company = match facts
-            .company_name
-            .clone()
-            .or(session.settings.company_name.clone())
-        {
-            Some(c) => c,
-            None => {
-                sqlx::query_scalar("select name from accounts where id = $1")
-                    .bind(session.account)
-                    .fetch_one(&state.pool)
-                    .await?
-            }
-        };
-        reply.text = crate::ai::closed::answer(
-            "chatting with",
-            &company,
-            None,
-            &hours,
-            now,
-            facts.booking_link.as_deref(),
-        );
-    }
-    let stored = crate::ai::service::record_reply(
-        state,
-        session.account,
-        lead_id,
-        Channel::Chat,
-        &reply,
-        None,
-        Some(thread_key(&session.session_id)),
-    )
-    .await?;
-    publish(&state.pool, &Event::Message { s: session.id }).await?;
-    Ok(Some(to_message(&stored.communication)))
+    communications::record(state, session.account, new).await
 }
 
 /// Whether nothing has been said to the visitor in this conversation yet.
-async fn first_answer(state: &AppState, session: &Session) -> Result<bool> {
+pub(super) async fn first_answer(state: &AppState, session: &Session) -> Result<bool> {
     Ok(sqlx::query_scalar(
         "select not exists(select 1 from communications where account_id = $1 and thread_key = $2
                            and direction = 'outbound')",
@@ -273,7 +216,7 @@ async fn first_answer(state: &AppState, session: &Session) -> Result<bool> {
     .await?)
 }
 
-fn to_message(c: &communications::Communication) -> ChatMessage {
+pub(super) fn to_message(c: &communications::Communication) -> ChatMessage {
     let author = match (c.direction.as_str(), c.ai_generated) {
         ("inbound", _) => "visitor",
         (_, true) => "ai",
@@ -340,6 +283,18 @@ pub async fn absorb(
 ) -> Result<LeadProfile> {
     let lead = lead_of(state, session).await?;
     let known = lead_fields(&state.pool, session.account, lead).await?;
+    absorb_into(state, session, known, found).await
+}
+
+/// `absorb` for a caller that already read the lead's fields (`known`, of the session's
+/// lead, which must be set).
+pub async fn absorb_into(
+    state: &AppState,
+    session: &mut Session,
+    known: LeadProfile,
+    found: &LeadProfile,
+) -> Result<LeadProfile> {
+    let lead = lead_of(state, session).await?;
     if found.is_empty() {
         return Ok(known);
     }
@@ -447,14 +402,29 @@ pub async fn update_session(
     fields: &LeadProfile,
     added: i32,
 ) -> Result<ScoreBreakdown> {
+    update_and_announce(state, session, fields, added, None).await
+}
+
+/// `update_session`, and in the same statement (so in the same commit) `event` to every
+/// replica's streams.
+pub async fn update_and_announce(
+    state: &AppState,
+    session: &mut Session,
+    fields: &LeadProfile,
+    added: i32,
+    event: Option<&Event>,
+) -> Result<ScoreBreakdown> {
     let now = Utc::now();
     let count = session.message_count + added;
     let s = score(fields, count, session, now);
     let lead_data = serde_json::to_value(fields).unwrap_or_default();
+    let payload = event.map(super::realtime::payload);
     sqlx::query(
-        "update chat_sessions set message_count = message_count + $2, last_message_at = $3,
-           lead_data = $4, engagement_score = $5, score_band = $6, lead_id = coalesce($7, lead_id), updated_at = now()
-         where id = $1",
+        "with u as (
+           update chat_sessions set message_count = message_count + $2, last_message_at = $3,
+             lead_data = $4, engagement_score = $5, score_band = $6, lead_id = coalesce($7, lead_id), updated_at = now()
+           where id = $1)
+         select pg_notify($8, $9) where $9::text is not null",
     )
     .bind(session.id)
     .bind(added)
@@ -463,6 +433,8 @@ pub async fn update_session(
     .bind(s.score)
     .bind(band_str(s.band))
     .bind(session.lead_id)
+    .bind(CHANNEL)
+    .bind(payload)
     .execute(&state.pool)
     .await?;
     session.message_count = count;

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod realtime;
 pub mod session;
 pub mod sites;
+pub mod turn;
 pub mod widget;
 
 use utoipa_axum::router::OpenApiRouter;

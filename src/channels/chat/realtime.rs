@@ -12,7 +12,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::db::listen::Note;
 
-const CHANNEL: &str = "leadline_chat";
+/// The `NOTIFY` channel of chat events.
+pub const CHANNEL: &str = "leadline_chat";
 
 /// What happened in a session (by its database id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,15 +112,19 @@ impl ChatHub {
     }
 }
 
+/// The `NOTIFY` payload of an event (for a statement that announces it itself).
+pub fn payload(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
 /// Announces an event to every replica (delivered after the caller's commit).
 pub async fn publish<'e, E>(db: E, event: &Event) -> sqlx::Result<()>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let payload = serde_json::to_string(event).unwrap_or_default();
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANNEL)
-        .bind(payload)
+        .bind(payload(event))
         .execute(db)
         .await?;
     Ok(())

@@ -27,12 +27,13 @@ use crate::phone::{normalize_email, normalize_phone};
 use crate::state::AppState;
 
 use super::conversation::{
-    self, absorb, message_text, messages_after, session_from_row, session_select, Author,
-    ChatMessage, Session,
+    self, absorb, message_text, messages_after, session_from_row, session_select, ChatMessage,
+    Session,
 };
 use super::cors::{check_origin, AllowOrigin};
 use super::realtime::{publish, Event};
 use super::sites::{settings_from_pg_row, PublicSettings, SETTINGS_COLUMNS};
+use super::turn;
 use crate::domain::LeadProfile;
 use crate::extract::ClientIp;
 use crate::tracker::extract::extract;
@@ -344,8 +345,12 @@ async fn send_message(
     Json(body): Json<VisitorMessage>,
 ) -> Result<Response> {
     let text = message_text(&body.message)?;
-    // Authenticates the token and counts the message in its rate window in one statement.
-    let mut session = bump_rate(&state, &body.session_token).await?;
+    // Authenticates the token, counts the message in its rate window and reads what the
+    // answer needs, in one statement.
+    let opened = turn::open(&state, &hash_key(&body.session_token))
+        .await?
+        .ok_or_else(unknown_token)?;
+    let session = &opened.session;
     let cors = check_origin(&state, &headers, &session.allowed_origins, false)?;
     if session.ended_at.is_some() {
         return Err(ApiError::Conflict(
@@ -361,29 +366,8 @@ async fn send_message(
         ));
     }
     let found = extract(&text, state.config.default_region, Utc::now().year());
-    let fields = absorb(&state, &mut session, &found).await?;
-    let message = conversation::post(&state, &mut session, Author::Visitor, &text).await?;
-    let reply = conversation::ai_reply(&state, &mut session).await?;
-    let added = 1 + i32::from(reply.is_some());
-    conversation::update_session(&state, &mut session, &fields, added).await?;
+    let (message, reply) = turn::answer(&state, opened, &text, &found).await?;
     Ok((cors, Json(MessageOut { message, reply })).into_response())
-}
-
-async fn bump_rate(state: &AppState, token: &str) -> Result<Session> {
-    let row = sqlx::query(&format!(
-        "with bumped as (
-           update chat_sessions set
-             rate_count = case when rate_window_start <= now() - interval '1 minute' then 1 else rate_count + 1 end,
-             rate_window_start = case when rate_window_start <= now() - interval '1 minute' then now() else rate_window_start end
-           where token_hash = $1 returning *)
-         {}",
-        session_select("bumped")
-    ))
-    .bind(hash_key(token))
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(unknown_token)?;
-    Ok(session_from_row(&row)?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
