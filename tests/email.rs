@@ -1072,6 +1072,7 @@ async fn bench_imap_sync_against_mbsync() {
             None => leadline_full_sync(&user, count).await,
         };
         let (nosync_full, _) = mbsync(format!("nofsync{round}"), false).await.unwrap();
+        let fetch = fetch_only(&srv.imap(&user, PASSWORD), count).await;
         let (ours_full, ours_again) = ours;
         let ratio = ours_full.as_secs_f64() / mbsync_full.as_secs_f64();
         let verdict = if ratio <= TARGET { "PASS" } else { "FAIL" };
@@ -1079,20 +1080,22 @@ async fn bench_imap_sync_against_mbsync() {
         ratios.push(ratio);
         let ratio_nosync = ours_full.as_secs_f64() / nosync_full.as_secs_f64();
         println!(
-            "  round {round} ({} first)  full sync: leadline {:.2} s ({:.0} msg/s, parsed + recorded), mbsync {:.2} s, ratio {ratio:.2}x (target <= {TARGET}x): {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); re-sync {:.1} ms vs {:.1} ms",
+            "  round {round} ({} first)  full sync: leadline {:.2} s ({:.0} msg/s, parsed + recorded), mbsync {:.2} s, ratio {ratio:.2}x (target <= {TARGET}x): {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s; re-sync {:.1} ms vs {:.1} ms",
             if leadline_first { "leadline" } else { "mbsync" },
             ours_full.as_secs_f64(),
             count as f64 / ours_full.as_secs_f64(),
             mbsync_full.as_secs_f64(),
             nosync_full.as_secs_f64(),
+            fetch.as_secs_f64(),
             ours_again.as_secs_f64() * 1000.0,
             mbsync_again.as_secs_f64() * 1000.0
         );
         lines.push(format!(
-            "  - round {round}: leadline {:.2} s, mbsync {:.2} s, ratio {ratio:.2}x: {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); re-sync {:.0} ms vs {:.0} ms\n",
+            "  - round {round}: leadline {:.2} s, mbsync {:.2} s, ratio {ratio:.2}x: {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s; re-sync {:.0} ms vs {:.0} ms\n",
             ours_full.as_secs_f64(),
             mbsync_full.as_secs_f64(),
             nosync_full.as_secs_f64(),
+            fetch.as_secs_f64(),
             ours_again.as_secs_f64() * 1000.0,
             mbsync_again.as_secs_f64() * 1000.0,
         ));
@@ -1185,6 +1188,44 @@ fn mbsync_copy(
         .sum();
     assert_eq!(copied, count, "mbsync copied every message");
     (full, run())
+}
+
+/// The fetching floor of a sync: every message fetched as the sync fetches them (the same
+/// commands, `sync::BATCH` messages each), neither parsed nor recorded.
+async fn fetch_only(
+    settings: &leadline::channels::email::imap::ImapSettings,
+    count: usize,
+) -> std::time::Duration {
+    use leadline::channels::email::imap;
+    let mut session = imap::connect(settings).await.unwrap();
+    session.examine("INBOX").await.unwrap();
+    let t = std::time::Instant::now();
+    let mut uids: Vec<u32> = session
+        .uid_search("ALL")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let drain = tokio::spawn(async move {
+        let mut n = 0usize;
+        while rx.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    });
+    for chunk in uids.chunks(leadline::channels::email::sync::BATCH) {
+        let end = imap::fetch_each(&mut session, chunk, &tx, |f| f.raw.len())
+            .await
+            .unwrap();
+        assert!(matches!(end, imap::FetchEnd::Complete));
+    }
+    drop(tx);
+    assert_eq!(drain.await.unwrap(), count, "fetched every message");
+    let elapsed = t.elapsed();
+    session.logout().await.ok();
+    elapsed
 }
 
 /// Leadline syncs the mailbox into a fresh app (its own database): the full sync's time
