@@ -66,10 +66,7 @@ impl AccountsCache {
         let fresh = Arc::new(AnswerSettings {
             version: row.config_version,
             name: row.name,
-            company: row
-                .company
-                .and_then(|v| serde_json::from_value(v).ok())
-                .unwrap_or_default(),
+            company: CompanySettings::from_stored(row.company),
             hours: BusinessHours::from_stored(&row.timezone, row.business_hours),
         });
         let mut entries = self.lock();

@@ -66,6 +66,15 @@ pub struct CompanySettings {
     pub signature: Option<String>,
 }
 
+impl CompanySettings {
+    /// The facts as an account stores them (`accounts.settings->'company'`): none when
+    /// unset or unreadable.
+    pub fn from_stored(v: Option<serde_json::Value>) -> Self {
+        v.and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// What the tracker knows about the lead: its profile, and how it stands.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LeadContext {

@@ -34,8 +34,7 @@ pub async fn load_company(pool: &sqlx::PgPool, account: AccountId) -> Result<Com
             .fetch_optional(pool)
             .await?
             .flatten();
-    Ok(v.and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+    Ok(CompanySettings::from_stored(v))
 }
 
 #[derive(sqlx::FromRow)]
