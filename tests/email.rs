@@ -1053,6 +1053,8 @@ async fn bench_imap_sync_against_mbsync() {
     let mut lines = vec![];
     let mut passes = 0;
     let mut ratios = vec![];
+    // Every round's two full-sync times, for the run's conservative verdict.
+    let (mut ours_all, mut theirs_all) = (vec![], vec![]);
     println!(
         "bench-imap: {count} messages, one Dovecot mailbox on loopback, {rounds} round(s); PostgreSQL fsync {}",
         if durable { "on" } else { "off" }
@@ -1072,30 +1074,34 @@ async fn bench_imap_sync_against_mbsync() {
             None => leadline_full_sync(&user, count).await,
         };
         let (nosync_full, _) = mbsync(format!("nofsync{round}"), false).await.unwrap();
-        let fetch = fetch_only(&srv.imap(&user, PASSWORD), count).await;
+        let (first, fetch) = fetch_only(&srv.imap(&user, PASSWORD), count).await;
         let (ours_full, ours_again) = ours;
         let ratio = ours_full.as_secs_f64() / mbsync_full.as_secs_f64();
         let verdict = if ratio <= TARGET { "PASS" } else { "FAIL" };
         passes += usize::from(ratio <= TARGET);
         ratios.push(ratio);
+        ours_all.push(ours_full.as_secs_f64());
+        theirs_all.push(mbsync_full.as_secs_f64());
         let ratio_nosync = ours_full.as_secs_f64() / nosync_full.as_secs_f64();
         println!(
-            "  round {round} ({} first)  full sync: leadline {:.2} s ({:.0} msg/s, parsed + recorded), mbsync {:.2} s, ratio {ratio:.2}x (target <= {TARGET}x): {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s; re-sync {:.1} ms vs {:.1} ms",
+            "  round {round} ({} first)  full sync: leadline {:.2} s ({:.0} msg/s, parsed + recorded), mbsync {:.2} s, ratio {ratio:.2}x (target <= {TARGET}x): {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s (first message after {:.2} s); re-sync {:.1} ms vs {:.1} ms",
             if leadline_first { "leadline" } else { "mbsync" },
             ours_full.as_secs_f64(),
             count as f64 / ours_full.as_secs_f64(),
             mbsync_full.as_secs_f64(),
             nosync_full.as_secs_f64(),
             fetch.as_secs_f64(),
+            first.as_secs_f64(),
             ours_again.as_secs_f64() * 1000.0,
             mbsync_again.as_secs_f64() * 1000.0
         );
         lines.push(format!(
-            "  - round {round}: leadline {:.2} s, mbsync {:.2} s, ratio {ratio:.2}x: {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s; re-sync {:.0} ms vs {:.0} ms\n",
+            "  - round {round}: leadline {:.2} s, mbsync {:.2} s, ratio {ratio:.2}x: {verdict}; mbsync FSync no {:.2} s ({ratio_nosync:.2}x); fetch alone {:.2} s (first message after {:.2} s); re-sync {:.0} ms vs {:.0} ms\n",
             ours_full.as_secs_f64(),
             mbsync_full.as_secs_f64(),
             nosync_full.as_secs_f64(),
             fetch.as_secs_f64(),
+            first.as_secs_f64(),
             ours_again.as_secs_f64() * 1000.0,
             mbsync_again.as_secs_f64() * 1000.0,
         ));
@@ -1106,6 +1112,17 @@ async fn bench_imap_sync_against_mbsync() {
     println!(
         "  ratio {lo:.2}-{hi:.2}x; PASS in {passes} of {rounds} rounds; every round stored each message once (checked)"
     );
+    // mbsync's copy sometimes takes twice its usual time (in the first round more often):
+    // such a round reads PASS whatever Leadline did. Leadline's median against mbsync's
+    // fastest copy of the run does not depend on those.
+    ours_all.sort_by(f64::total_cmp);
+    let median = ours_all[ours_all.len() / 2];
+    let fastest = theirs_all.iter().copied().fold(f64::MAX, f64::min);
+    let strict = median / fastest;
+    let strict_verdict = if strict <= TARGET { "PASS" } else { "FAIL" };
+    println!(
+        "  conservative: leadline's median {median:.2} s against mbsync's fastest copy {fastest:.2} s: ratio {strict:.2}x: {strict_verdict}"
+    );
     let label = std::env::var("BENCH_LABEL").unwrap_or_else(|_| {
         std::process::Command::new("git")
             .args(["rev-parse", "--short", "HEAD"])
@@ -1115,7 +1132,7 @@ async fn bench_imap_sync_against_mbsync() {
             .unwrap_or_default()
     });
     let head = format!(
-        "- {} bench-imap {label}: {count} messages, PostgreSQL fsync {}, ratio {lo:.2}-{hi:.2}x, PASS {passes} of {rounds} (target <= {TARGET}x)\n",
+        "- {} bench-imap {label}: {count} messages, PostgreSQL fsync {}, ratio {lo:.2}-{hi:.2}x, PASS {passes} of {rounds} (target <= {TARGET}x); leadline's median against mbsync's fastest copy {strict:.2}x: {strict_verdict}\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         if durable { "on" } else { "off" },
     );
@@ -1191,11 +1208,14 @@ fn mbsync_copy(
 }
 
 /// The fetching floor of a sync: every message fetched as the sync fetches them (the same
-/// commands, `sync::BATCH` messages each), neither parsed nor recorded.
+/// commands, `sync::BATCH` messages each), neither parsed nor recorded. Returns when the
+/// first message arrived and when the last one did: Dovecot answers a session's first read
+/// of the messages only after about 0.45 s here (the sync's sessions and this one alike, with
+/// the files in `new/` or in `cur/`), then streams 1,000 messages in about 11 ms.
 async fn fetch_only(
     settings: &leadline::channels::email::imap::ImapSettings,
     count: usize,
-) -> std::time::Duration {
+) -> (std::time::Duration, std::time::Duration) {
     use leadline::channels::email::imap;
     let mut session = imap::connect(settings).await.unwrap();
     session.examine("INBOX").await.unwrap();
@@ -1210,10 +1230,12 @@ async fn fetch_only(
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let drain = tokio::spawn(async move {
         let mut n = 0usize;
+        let mut first = None;
         while rx.recv().await.is_some() {
+            first.get_or_insert_with(|| t.elapsed());
             n += 1;
         }
-        n
+        (n, first.unwrap_or_default())
     });
     for chunk in uids.chunks(leadline::channels::email::sync::BATCH) {
         let end = imap::fetch_each(&mut session, chunk, &tx, |f| f.raw.len())
@@ -1222,10 +1244,11 @@ async fn fetch_only(
         assert!(matches!(end, imap::FetchEnd::Complete));
     }
     drop(tx);
-    assert_eq!(drain.await.unwrap(), count, "fetched every message");
+    let (n, first) = drain.await.unwrap();
+    assert_eq!(n, count, "fetched every message");
     let elapsed = t.elapsed();
     session.logout().await.ok();
-    elapsed
+    (first, elapsed)
 }
 
 /// Leadline syncs the mailbox into a fresh app (its own database): the full sync's time
